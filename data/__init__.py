@@ -1,0 +1,1 @@
+"""septimbre.data"""
