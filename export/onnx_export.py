@@ -15,6 +15,7 @@ with torch on random audio of several lengths (:mod:`septimbre.export.parity`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,35 @@ DEFAULT_WEIGHTS_STEM: Path = Path(__file__).resolve().parents[1] / "septimbre" /
 
 class ExportError(SeptimbreError):
     """The exported graph breaks its contract or disagrees with the torch model."""
+
+
+@contextlib.contextmanager
+def _keep_small_constants():
+    """Keep ``x + c`` with tiny ``c`` (and ``x * c`` with ``c`` near 1) through the dynamo export.
+
+    onnxscript's graph optimizer, which torch's dynamo exporter runs, has "no-op" rewrite rules that
+    match their constants with a tolerance (|c| <= 1e-8 counts as 0, 1e-5 relative as 1): they
+    delete exactly the tiny guards a model adds before a division or a log (e.g. ``mean + 1e-20``),
+    turning silence into NaN. The rules are left out while exporting. Best effort: it touches
+    onnxscript's private rule list, and does nothing if that is absent; the silence parity check
+    after export catches anything that slips through.
+    """
+    try:
+        from onnxscript import rewriter
+        from onnxscript.rewriter.rules.common import _no_op
+    except ImportError:  # pragma: no cover - other onnxscript versions
+        yield
+        return
+    saved = getattr(rewriter, "_DEFAULT_REWRITE_RULES", None)
+    if saved is None:  # pragma: no cover
+        yield
+        return
+    dropped = {id(rule) for rule in _no_op.rules}
+    rewriter._DEFAULT_REWRITE_RULES = tuple(rule for rule in saved if id(rule) not in dropped)
+    try:
+        yield
+    finally:
+        rewriter._DEFAULT_REWRITE_RULES = saved
 
 
 def _metadata(extra: dict | None) -> dict[str, str]:
@@ -129,9 +159,11 @@ def export_onnx(
             if exporter == "dynamo":
                 samples = torch.export.Dim("samples", min=1)
                 kwargs.update(dynamic_shapes=({2: samples},), external_data=False)
+                with _keep_small_constants():
+                    torch.onnx.export(wrapper, (example,), str(raw_path), **kwargs)
             else:
                 kwargs.update(dynamic_axes=axes, do_constant_folding=True)
-            torch.onnx.export(wrapper, (example,), str(raw_path), **kwargs)
+                torch.onnx.export(wrapper, (example,), str(raw_path), **kwargs)
             proto = onnx.load(str(raw_path))
     finally:
         model.train(was_training)
@@ -160,7 +192,7 @@ def export_onnx(
         if bad:
             raise ExportError(
                 f"{path}: onnxruntime disagrees with torch: "
-                + ", ".join(f"T={r.n_samples} diff={r.max_abs_diff:.2e} finite={r.finite}" for r in bad)
+                + ", ".join(f"{r.signal} T={r.n_samples} diff={r.max_abs_diff:.2e} finite={r.finite}" for r in bad)
             )
         logger.info("parity ok: max abs diff %.2e", max(r.max_abs_diff for r in results))
     return report

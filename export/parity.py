@@ -27,6 +27,8 @@ class ParityResult:
 
     Attributes
     ----------
+    signal : str
+        "noise" (Gaussian) or "silence" (all zeros).
     n_samples : int
         Input length T at EXPORT_SAMPLE_RATE.
     n_frames : int
@@ -39,6 +41,7 @@ class ParityResult:
         All onnxruntime outputs finite.
     """
 
+    signal: str
     n_samples: int
     n_frames: int
     max_abs_diff: float
@@ -63,6 +66,7 @@ def check_parity(
     lengths: tuple[int, ...] = PARITY_LENGTHS,
     seed: int = 0,
     amplitude: float = 0.3,
+    silence: bool = True,
     threads: int = 1,
 ) -> list[ParityResult]:
     """Run the torch wrapper and the ONNX file on the same random audio, one run per length.
@@ -77,10 +81,12 @@ def check_parity(
         Input lengths T in samples at EXPORT_SAMPLE_RATE.
     seed, amplitude
         Gaussian test audio: ``amplitude * N(0, 1)`` from ``numpy.random.default_rng(seed)``.
+    silence : bool
+        Also compare on all-zero audio of each length (digital silence must stay finite).
 
     Returns
     -------
-    list of ParityResult, one per length. Shapes are checked: a wrong shape raises AssertionError.
+    list of ParityResult, one per length and signal. Shapes are checked: a wrong shape raises AssertionError.
     """
     import torch
 
@@ -90,8 +96,13 @@ def check_parity(
     session = onnx_session(onnx_path, threads=threads)
     rng = np.random.default_rng(seed)
     results = []
+    cases = []
     for n in lengths:
-        audio = (amplitude * rng.standard_normal((1, 1, n))).astype(np.float32)
+        cases.append(("noise", (amplitude * rng.standard_normal((1, 1, n))).astype(np.float32)))
+        if silence:
+            cases.append(("silence", np.zeros((1, 1, n), np.float32)))
+    for signal, audio in cases:
+        n = audio.shape[-1]
         got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: audio})
         with torch.no_grad():
             want = [t.numpy() for t in wrapper(torch.from_numpy(audio))]
@@ -103,6 +114,7 @@ def check_parity(
             per.append((name, float(np.max(np.abs(g.astype(np.float64) - w)))))
         results.append(
             ParityResult(
+                signal=signal,
                 n_samples=n,
                 n_frames=expected[-1],
                 max_abs_diff=max(d for _, d in per),
