@@ -1,13 +1,51 @@
 """septimbre: lightweight multi-instrument transcription (notes split into one track per timbre).
 
-The public API is imported lazily so that ``import septimbre`` stays light (no onnxruntime or
-torch until a model is actually run).
+Public API::
+
+    import septimbre
+    result = septimbre.transcribe("song.flac")          # -> Transcription
+    result.to_midi("song.mid")
+    tr = septimbre.Transcriber(threads=2)               # load once, run many
+    for path in paths:
+        tr.transcribe(path).to_csv(path + ".csv")
+
+The names below are imported lazily so that ``import septimbre`` stays light (no onnxruntime,
+torch or matplotlib until a model is actually run or a plot drawn).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 from septimbre.utils.errors import SeptimbreError  # noqa: E402  (tiny, torch-free)
 
-__all__ = ["__version__", "SeptimbreError"]
+if TYPE_CHECKING:  # pragma: no cover
+    from septimbre.api import transcribe
+    from septimbre.inference import Transcriber
+    from septimbre.utils.notes import Note, Track, Transcription
+
+_LAZY = {
+    "transcribe": "septimbre.api",
+    "Transcriber": "septimbre.inference",
+    "Note": "septimbre.utils.notes",
+    "Track": "septimbre.utils.notes",
+    "Transcription": "septimbre.utils.notes",
+}
+
+__all__ = ["__version__", "SeptimbreError", "transcribe", "Transcriber", "Note", "Track", "Transcription"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'septimbre' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
