@@ -18,6 +18,9 @@ Conventions (every figure septimbre reports uses these):
   estimated note and whose time span overlaps it (a re-attack or a note broken in two); a *ghost* is
   an unmatched, non-split note whose pitch is :data:`GHOST_INTERVALS` (12, 19, 24, 28, 31 or 36)
   semitones above a reference note whose time span overlaps it (a harmonic mistaken for a note).
+  A split is *mistimed* when its only same-pitch overlapping partners are reference notes that are
+  themselves unmatched: the note was found but its onset is more than 50 ms off (on real
+  recordings with hand-aligned references this is often the reference's timing, not a re-attack).
   Overlap means an intersection of positive length of the ``[start_s, end_s)`` spans.
 
 Pooled results over several pieces add the counts (matched, estimated, reference; ghosts, splits,
@@ -114,7 +117,7 @@ class Scores:
     """Counts and scores of one piece (or of several pooled).
 
     Note-level counts: ``n_ref``, ``n_est``, ``n_matched``; false positives ``n_fp = n_est -
-    n_matched``, of which ``n_split`` and ``n_ghost``. Frame-level counts are (grid point, pitch)
+    n_matched``, of which ``n_split`` (``n_mistimed`` of them mistimed) and ``n_ghost``. Frame-level counts are (grid point, pitch)
     pairs: ``frame_ref``, ``frame_est``, ``frame_matched``. Scores are in [0, 1]; a ratio with a
     zero denominator is 0 (mir_eval's convention), so ``ghost_rate`` is 0 when there is no false
     positive.
@@ -124,6 +127,7 @@ class Scores:
     n_est: int
     n_matched: int
     n_split: int
+    n_mistimed: int
     n_ghost: int
     frame_ref: int
     frame_est: int
@@ -163,6 +167,12 @@ class Scores:
         return _ratio(self.n_split, self.n_fp)
 
     @property
+    def mistimed_rate(self) -> float:
+        """Share of false positives that are splits whose only same-pitch partner is an unmatched
+        reference note: the note was found with its onset more than the tolerance off."""
+        return _ratio(self.n_mistimed, self.n_fp)
+
+    @property
     def ghost_rate(self) -> float:
         """Share of false positives that are harmonic ghosts of a sounding reference note."""
         return _ratio(self.n_ghost, self.n_fp)
@@ -183,7 +193,7 @@ class Scores:
 SCORE_NAMES: tuple[str, ...] = (
     "note_precision", "note_recall", "note_f1",
     "frame_precision", "frame_recall", "frame_f1",
-    "ghost_rate", "split_rate",
+    "ghost_rate", "split_rate", "mistimed_rate",
 )
 
 
@@ -284,23 +294,31 @@ def classify_false_positives(
     Returns
     -------
     dict with int arrays ``"fp"`` (all unmatched estimates), ``"split"`` and ``"ghost"`` (disjoint
-    subsets of ``"fp"``; see the module docstring for the definitions).
+    subsets of ``"fp"``) and ``"mistimed"`` (a subset of ``"split"``); see the module docstring.
     """
     ref_a, est_a = as_note_array(ref), as_note_array(est)
-    matched_est = {e for _, e in match_notes(ref_a, est_a, onset_tolerance_s=onset_tolerance_s)}
+    matching = match_notes(ref_a, est_a, onset_tolerance_s=onset_tolerance_s)
+    matched_est = {e for _, e in matching}
     fp = np.array([i for i in range(len(est_a)) if i not in matched_est], dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
     if len(fp) == 0:
-        return {"fp": fp, "split": empty, "ghost": empty}
+        return {"fp": fp, "split": empty, "mistimed": empty, "ghost": empty}
     fp_a = est_a[fp]
     fp_pitch = np.rint(fp_a[:, 2]).astype(np.int64)
 
-    # Split: same pitch as an overlapping reference note or matched estimate.
-    anchors = np.concatenate([ref_a, est_a[sorted(matched_est)]]) if matched_est else ref_a
+    # Split: same pitch as an overlapping reference note or matched estimate. Mistimed: a split
+    # whose only such partners are reference notes left unmatched (the onset was off).
+    matched_ref = {r for r, _ in matching}
+    me = sorted(matched_est)
+    anchors = np.concatenate([ref_a, est_a[me]]) if me else ref_a
+    anchor_matched = np.array([i in matched_ref for i in range(len(ref_a))] + [True] * len(me), dtype=bool)
     is_split = np.zeros(len(fp), dtype=bool)
+    is_mistimed = np.zeros(len(fp), dtype=bool)
     if len(anchors):
         same = fp_pitch[:, None] == np.rint(anchors[:, 2]).astype(np.int64)[None, :]
-        is_split = (same & _overlaps(fp_a, anchors)).any(axis=1)
+        partner = same & _overlaps(fp_a, anchors)
+        is_split = partner.any(axis=1)
+        is_mistimed = is_split & ~(partner & anchor_matched[None, :]).any(axis=1)
 
     # Ghost: a harmonic interval above an overlapping reference note.
     is_ghost = np.zeros(len(fp), dtype=bool)
@@ -308,7 +326,7 @@ def classify_false_positives(
         diff = fp_pitch[:, None] - np.rint(ref_a[:, 2]).astype(np.int64)[None, :]
         harmonic = np.isin(diff, GHOST_INTERVALS)
         is_ghost = (harmonic & _overlaps(fp_a, ref_a)).any(axis=1) & ~is_split
-    return {"fp": fp, "split": fp[is_split], "ghost": fp[is_ghost]}
+    return {"fp": fp, "split": fp[is_split], "mistimed": fp[is_mistimed], "ghost": fp[is_ghost]}
 
 
 def evaluate_notes(
@@ -331,12 +349,12 @@ def evaluate_notes(
         Its ``note_*`` scores equal :func:`note_prf` and its ``frame_*`` scores :func:`frame_prf`.
     """
     ref_a, est_a = as_note_array(ref), as_note_array(est)
-    n_matched = len(match_notes(ref_a, est_a, onset_tolerance_s=onset_tolerance_s))
     kinds = classify_false_positives(ref_a, est_a, onset_tolerance_s=onset_tolerance_s)
+    n_matched = len(est_a) - len(kinds["fp"])
     f_ref, f_est, f_hit = _frame_counts(ref_a, est_a, step_s=frame_step_s)
     return Scores(
         n_ref=len(ref_a), n_est=len(est_a), n_matched=n_matched,
-        n_split=len(kinds["split"]), n_ghost=len(kinds["ghost"]),
+        n_split=len(kinds["split"]), n_mistimed=len(kinds["mistimed"]), n_ghost=len(kinds["ghost"]),
         frame_ref=f_ref, frame_est=f_est, frame_matched=f_hit,
     )
 

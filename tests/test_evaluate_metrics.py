@@ -14,7 +14,7 @@ pytest.importorskip("mir_eval")
 
 # Three reference notes, one second each.
 REF = [(0.0, 1.0, 60), (1.0, 2.0, 62), (2.0, 3.0, 64)]
-# 1: onset 30 ms late -> matched; 2: onset 200 ms late on a sounding 62 -> split;
+# 1: onset 30 ms late -> matched; 2: onset 200 ms late on a sounding (unmatched) 62 -> split, mistimed;
 # 3: 64 + 12 while 64 sounds -> ghost; 4: alone in silence -> neither.
 EST = [(0.03, 1.0, 60), (1.2, 2.0, 62), (2.0, 3.0, 76), (5.0, 6.0, 70)]
 
@@ -25,8 +25,9 @@ def test_hand_worked_note_scores():
     assert s.note_precision == pytest.approx(1 / 4)
     assert s.note_recall == pytest.approx(1 / 3)
     assert s.note_f1 == pytest.approx(2 / 7)
-    assert (s.n_split, s.n_ghost) == (1, 1)
+    assert (s.n_split, s.n_mistimed, s.n_ghost) == (1, 1, 1)
     assert s.split_rate == pytest.approx(1 / 3)
+    assert s.mistimed_rate == pytest.approx(1 / 3)
     assert s.ghost_rate == pytest.approx(1 / 3)
     # mir_eval's own precision_recall_f1_overlap gives the same numbers.
     assert M.note_prf(REF, EST) == pytest.approx((1 / 4, 1 / 3, 2 / 7))
@@ -54,11 +55,19 @@ def test_onset_tolerance_is_50ms_and_offsets_are_ignored():
 
 def test_split_against_matched_estimate():
     # The second half of a broken note overlaps the matched first half (and the reference).
+    # Its reference is matched, so it is a split but not mistimed.
     s = M.evaluate_notes([(0.0, 2.0, 60)], [(0.0, 1.0, 60), (1.0, 2.0, 60)])
-    assert (s.n_matched, s.n_fp, s.n_split, s.n_ghost) == (1, 1, 1, 0)
+    assert (s.n_matched, s.n_fp, s.n_split, s.n_mistimed, s.n_ghost) == (1, 1, 1, 0, 0)
     # A re-attack after the reference note ended overlaps only the matched estimate.
     kinds = M.classify_false_positives([(0.0, 1.0, 60)], [(0.0, 2.0, 60), (1.5, 2.5, 60)])
     assert kinds["split"].tolist() == [1]
+    assert kinds["mistimed"].tolist() == []
+
+
+def test_mistimed_onset():
+    # The only estimate of a note starts 120 ms late: a miss, and a mistimed split false positive.
+    s = M.evaluate_notes([(0.0, 1.0, 60), (0.0, 1.0, 64)], [(0.12, 1.0, 60), (0.0, 1.0, 64)])
+    assert (s.n_matched, s.n_fp, s.n_split, s.n_mistimed, s.n_ghost) == (1, 1, 1, 1, 0)
 
 
 @pytest.mark.parametrize("interval", M.GHOST_INTERVALS)

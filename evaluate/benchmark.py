@@ -1,0 +1,144 @@
+"""Speed and size benchmark: real-time factor, peak memory, model bytes and parameters.
+
+For each system and thread count one fresh subprocess loads the model once, transcribes the first
+file once untimed (warm-up), then times every file in process, file -> notes (-> tracks for
+septimbre, which runs with its default ``separate=True``). Reported per process:
+
+- **RTF** (real-time factor) = total processing seconds / total audio seconds (lower is faster);
+- **peak RSS** = the process's ``resource.getrusage`` ``ru_maxrss`` (whole process lifetime:
+  imports, model, every file), which is why each measurement gets its own process;
+- **load** = model loading seconds (not in the RTF).
+
+Sizes come from the shipped files: ONNX bytes from ``septimbre/weights/*.onnx`` and parameter
+counts from the JSON written beside them. These are measurements, not tests: nothing here asserts
+a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from septimbre.evaluate.systems import OURS, SystemFailed, SystemRun, run_system
+from septimbre.utils.errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One measurement: a system at a thread count (``error`` set when it could not run)."""
+
+    system: str
+    threads: int
+    audio_s: float = 0.0
+    seconds: float = 0.0
+    load_s: float = 0.0
+    maxrss_bytes: int = 0
+    error: str | None = None
+
+    @property
+    def rtf(self) -> float:
+        """Processing time / audio time."""
+        return self.seconds / self.audio_s if self.audio_s else float("nan")
+
+    @classmethod
+    def from_run(cls, run: SystemRun, *, name: str | None = None) -> "BenchRow":
+        return cls(
+            system=name or run.system, threads=run.threads,
+            audio_s=sum(f.audio_s for f in run.files), seconds=sum(f.seconds for f in run.files),
+            load_s=run.load_s, maxrss_bytes=run.maxrss_bytes,
+        )
+
+
+def _find_param_count(doc: Any) -> int | None:
+    """First integer value under a key naming a parameter count, searched depth-first."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            k = key.lower()
+            if isinstance(value, int) and not isinstance(value, bool) and "param" in k and (
+                "count" in k or k.startswith("n_") or k.startswith("num") or k in ("parameters", "params")
+            ):
+                return value
+        for value in doc.values():
+            found = _find_param_count(value)
+            if found is not None:
+                return found
+    return None
+
+
+def weights_dir() -> Path:
+    """The package's shipped-weights folder."""
+    import septimbre
+
+    return Path(septimbre.__file__).resolve().parent / "weights"
+
+
+def model_sizes(folder: Path | None = None) -> list[dict[str, Any]]:
+    """Per shipped model stem: ONNX bytes and the parameter count its JSON records (or None)."""
+    rows = []
+    for onnx in sorted(Path(folder or weights_dir()).glob("*.onnx")):
+        meta = onnx.with_suffix(".json")
+        params = _find_param_count(json.loads(meta.read_text())) if meta.is_file() else None
+        rows.append({"model": onnx.stem, "onnx_bytes": onnx.stat().st_size, "parameters": params})
+    return rows
+
+
+def run_benchmark(
+    files: Sequence[str | Path], *, threads: Sequence[int] = (1, 2), peers: Sequence[str] = ("basic-pitch",),
+    include_ours: bool = True,
+) -> list[BenchRow]:
+    """Time every system at every thread count on ``files`` (one subprocess per measurement)."""
+    if not files:
+        raise ParameterError("no files to benchmark")
+    if any(t < 1 for t in threads):
+        raise ParameterError(f"thread counts must be >= 1; got {list(threads)}")
+    systems = ([OURS] if include_ours else []) + list(peers)
+    rows = []
+    for system in systems:
+        for t in threads:
+            try:
+                run = run_system(system, files, threads=t, warmup=True)
+            except SystemFailed as exc:
+                logger.error("%s", exc)
+                rows.append(BenchRow(system=system, threads=t, error=str(exc)))
+                continue
+            rows.append(BenchRow.from_run(run, name=system))
+    return rows
+
+
+def format_bench_table(rows: Sequence[BenchRow], sizes: Sequence[dict[str, Any]] = ()) -> str:
+    """Plain-text tables: timing rows, then model sizes."""
+    header = ["system", "threads", "audio s", "time s", "RTF", "peak RSS MB", "load s"]
+    body = []
+    for r in rows:
+        if r.error:
+            body.append([r.system, str(r.threads), f"FAILED: {r.error}"])
+        else:
+            body.append([r.system, str(r.threads), f"{r.audio_s:.1f}", f"{r.seconds:.2f}", f"{r.rtf:.4f}",
+                         f"{r.maxrss_bytes / 2**20:.0f}", f"{r.load_s:.2f}"])
+    lines = [_align([header] + body)]
+    if sizes:
+        size_rows = [["model", "ONNX bytes", "parameters"]] + [
+            [s["model"], str(s["onnx_bytes"]), "?" if s["parameters"] is None else str(s["parameters"])]
+            for s in sizes
+        ]
+        lines.append(_align(size_rows))
+    return "\n\n".join(lines)
+
+
+def _align(rows: list[list[str]]) -> str:
+    full = [r for r in rows if not (len(r) == 3 and r[2].startswith("FAILED"))]
+    widths = [max(len(r[i]) for r in full) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        if len(r) == 3 and r[2].startswith("FAILED"):
+            out.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2]]))
+        else:
+            out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    out.insert(1, "-" * max(len(x) for x in out))
+    return "\n".join(out)

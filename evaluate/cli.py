@@ -1,0 +1,140 @@
+"""``python -m septimbre.evaluate``: transcription metrics, speed benchmark, peer set-up.
+
+Commands::
+
+    python -m septimbre.evaluate setup-peers [--peers basic-pitch,harmonica] [--force]
+    python -m septimbre.evaluate transcription [--sets trios,synthetic-val,unseen]
+        [--peers basic-pitch,harmonica] [--no-ours] [--trios DIR] [--synthetic DIR] [--unseen DIR]
+        [--limit N] [--out results.json]
+    python -m septimbre.evaluate benchmark [FILES ...] [--threads 1 2] [--peers basic-pitch]
+        [--no-ours] [--out bench.json]
+
+Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
+usage or set-up error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Sequence
+
+from septimbre.evaluate.references import SET_NAMES, default_trios_dir
+from septimbre.evaluate.systems import OURS, PEERS
+from septimbre.utils.errors import SeptimbreError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _peer_list(value: str) -> list[str]:
+    names = _csv(value)
+    unknown = [n for n in names if n not in PEERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
+    return names
+
+
+def _set_list(value: str) -> list[str]:
+    names = _csv(value)
+    unknown = [n for n in names if n not in SET_NAMES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SET_NAMES)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m septimbre.evaluate", description=__doc__.split("\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    setup = sub.add_parser("setup-peers", parents=[common], help="create the peers' virtualenvs (idempotent)")
+    setup.add_argument("--peers", type=_peer_list, default=list(PEERS))
+    setup.add_argument("--force", action="store_true", help="reinstall even if already set up")
+
+    tr = sub.add_parser("transcription", parents=[common], help="note/frame P/R/F1 of septimbre and peers")
+    tr.add_argument("--sets", type=_set_list, default=None,
+                    help="comma-separated; default: trios plus the synthetic sets given a folder")
+    tr.add_argument("--peers", type=_peer_list, default=list(PEERS), help="comma-separated ('' for none)")
+    tr.add_argument("--no-ours", action="store_true", help="leave septimbre out (peers only)")
+    tr.add_argument("--trios", type=Path, default=None, help="TRIOS folder (default: $SEPTIMBRE_TRIOS or "
+                    "shared/data/trios beside the checkout)")
+    tr.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
+    tr.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
+    tr.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
+    tr.add_argument("--out", type=Path, default=None, help="write all counts and scores as JSON")
+
+    bench = sub.add_parser("benchmark", parents=[common], help="real-time factor, peak RSS, model sizes")
+    bench.add_argument("files", nargs="*", type=Path, help="audio files (default: the TRIOS mixes)")
+    bench.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    bench.add_argument("--peers", type=_peer_list, default=["basic-pitch"], help="comma-separated ('' for none)")
+    bench.add_argument("--no-ours", action="store_true")
+    bench.add_argument("--trios", type=Path, default=None)
+    bench.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    return parser
+
+
+def _setup_peers(args) -> int:
+    from septimbre.evaluate.systems import setup_peer
+
+    for name in args.peers:
+        python = setup_peer(name, force=args.force)
+        print(f"{name}: ready ({python})")
+    return 0
+
+
+def _transcription(args) -> int:
+    from septimbre.evaluate.transcription import evaluate_sets, format_table
+
+    sets = args.sets
+    if sets is None:
+        sets = ["trios"] + [n for n, d in (("synthetic-val", args.synthetic), ("unseen", args.unseen)) if d]
+    systems = ([] if args.no_ours else [OURS]) + args.peers
+    if not systems:
+        raise SeptimbreError("no system to evaluate")
+    results = evaluate_sets(
+        sets, systems, trios_dir=args.trios or default_trios_dir(),
+        synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit,
+    )
+    print(format_table(results))
+    if args.out:
+        args.out.write_text(json.dumps({r.name: r.to_dict() for r in results}, indent=1))
+        print(f"wrote {args.out}")
+    return 1 if any(r.failures for r in results) else 0
+
+
+def _benchmark(args) -> int:
+    from septimbre.evaluate.benchmark import format_bench_table, model_sizes, run_benchmark
+
+    files = list(args.files)
+    if not files:
+        root = args.trios or default_trios_dir()
+        files = sorted(root.glob("*/mix.flac"))
+        if not files:
+            raise SeptimbreError(f"no files given and no TRIOS mixes in {root}")
+    rows = run_benchmark(files, threads=args.threads, peers=args.peers, include_ours=not args.no_ours)
+    sizes = model_sizes()
+    print(format_bench_table(rows, sizes))
+    if args.out:
+        doc = {"files": [str(f) for f in files], "rows": [asdict(r) | {"rtf": r.rtf} for r in rows], "sizes": sizes}
+        args.out.write_text(json.dumps(doc, indent=1))
+        print(f"wrote {args.out}")
+    return 1 if any(r.error for r in rows) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark}
+    try:
+        return handlers[args.command](args)
+    except SeptimbreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

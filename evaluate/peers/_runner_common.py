@@ -1,0 +1,94 @@
+"""Shared driver of the transcriber runners (standard library + numpy + soundfile only).
+
+Each runner script in this folder runs inside one system's own environment (a peer's virtualenv,
+or septimbre's Python) and is started by ``septimbre.evaluate`` as a subprocess::
+
+    PYTHON RUNNER.py --out notes.json [--threads N] [--warmup] AUDIO [AUDIO ...]
+
+It loads the model once, optionally transcribes the first file once untimed (warm-up), then
+transcribes every file, timing each one in process (file -> notes), and writes one JSON document:
+``{"system", "version", "threads", "load_s", "warmup_s", "maxrss_bytes",
+"files": [{"path", "audio_s", "seconds", "notes": [[start_s, end_s, midi_pitch], ...]}]}``.
+``maxrss_bytes`` is this process's peak resident set size (``resource.getrusage``), so one
+subprocess per measurement keeps it honest. Library output is sent to stderr: stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import sys
+import time
+from typing import Any, Callable, Iterable
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size of this process, bytes (Linux reports kilobytes, macOS bytes)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss) if sys.platform == "darwin" else int(rss) * 1024
+
+
+def audio_seconds(path: str) -> float:
+    import soundfile
+
+    info = soundfile.info(path)
+    return info.frames / float(info.samplerate)
+
+
+def _clean(notes: Iterable[Any]) -> list[list[float]]:
+    return [[float(s), float(e), int(round(float(p)))] for s, e, p in notes]
+
+
+def main(
+    system: str,
+    version: str,
+    load: Callable[[argparse.Namespace], Any],
+    transcribe: Callable[[Any, str], Iterable[Any]],
+    argv: list[str] | None = None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """Parse the command line, run ``transcribe(load(args), path)`` per file, write the JSON.
+
+    ``load`` reads ``args.threads`` (0: the library's default) and any option ``add_arguments``
+    added; ``transcribe`` returns ``(start_s, end_s, midi_pitch)`` triples.
+    """
+    parser = argparse.ArgumentParser(description=f"Transcribe audio files with {system}.")
+    parser.add_argument("audio", nargs="+")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--threads", type=int, default=0, help="0: the library's default")
+    parser.add_argument("--warmup", action="store_true", help="transcribe the first file once untimed")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+
+    with contextlib.redirect_stdout(sys.stderr):
+        began = time.perf_counter()
+        model = load(args)
+        load_s = time.perf_counter() - began
+        warmup_s = None
+        if args.warmup:
+            began = time.perf_counter()
+            list(transcribe(model, args.audio[0]))
+            warmup_s = time.perf_counter() - began
+        files = []
+        for path in args.audio:
+            began = time.perf_counter()
+            notes = _clean(transcribe(model, path))
+            seconds = time.perf_counter() - began
+            files.append({"path": path, "audio_s": audio_seconds(path), "seconds": seconds, "notes": notes})
+            print(f"{system}: {os.path.basename(path)} {seconds:.2f} s, {len(notes)} notes", file=sys.stderr)
+    doc = {
+        "system": system,
+        "version": version,
+        "threads": args.threads,
+        "load_s": load_s,
+        "warmup_s": warmup_s,
+        "maxrss_bytes": peak_rss_bytes(),
+        "files": files,
+    }
+    with open(args.out, "w") as f:
+        json.dump(doc, f)
+    return 0

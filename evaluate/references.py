@@ -1,0 +1,146 @@
+"""Evaluation sets: audio files paired with reference notes.
+
+- **TRIOS** (real recordings, development/evaluation only): per piece folder, ``mix.flac`` against
+  every pitched instrument's MIDI file merged; the drums (``kick``, ``ride``, ``snare``) are left
+  out. Read with pretty_midi, independently of the training code.
+- **Synthetic** sets written by ``python -m septimbre.data build`` (``manifest.jsonl`` +
+  ``examples/NNNNNN.npz``): the ``mix`` is the audio, the reference notes come from the ``rolls``
+  (all instruments) — a note starts at an onset frame (2) or at a sustain frame (1) after silence
+  and lasts over the following sustain frames; frame ``i`` is time ``i / FRAME_RATE``. The mix is
+  written to a temporary WAV at SAMPLE_RATE so that every system reads a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, SAMPLE_RATE
+from septimbre.utils.errors import MissingResourceError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+#: TRIOS stems that are unpitched drums, excluded from pitched-note scoring.
+TRIOS_DRUMS: frozenset[str] = frozenset({"kick", "ride", "snare"})
+#: Names of the sets ``python -m septimbre.evaluate transcription --sets`` knows.
+SET_NAMES: tuple[str, ...] = ("trios", "synthetic-val", "unseen")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One evaluation item: an audio file and its reference notes (n, 3) = (start_s, end_s, pitch)."""
+
+    set_name: str
+    name: str
+    audio_path: Path
+    reference: np.ndarray
+
+
+def default_trios_dir() -> Path:
+    """``$SEPTIMBRE_TRIOS``, else ``shared/data/trios`` beside the source checkout."""
+    env = os.environ.get("SEPTIMBRE_TRIOS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "trios"
+
+
+def midi_notes(path: Path) -> np.ndarray:
+    """All notes of a MIDI file (drum tracks included), (n, 3) float64 sorted by onset."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(path))
+    rows = [(n.start, n.end, n.pitch) for inst in pm.instruments for n in inst.notes]
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return arr[np.lexsort((arr[:, 2], arr[:, 0]))]
+
+
+def trios_pieces(root: Path) -> list[Piece]:
+    """TRIOS pieces under ``root`` (one folder each with ``mix.flac`` and ``<instrument>.mid``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise MissingResourceError(f"TRIOS folder not found: {root} (pass --trios DIR)")
+    pieces = []
+    for folder in sorted(p for p in root.iterdir() if (p / "mix.flac").is_file()):
+        mids = [m for m in sorted(folder.glob("*.mid")) if m.stem not in TRIOS_DRUMS]
+        if not mids:
+            logger.warning("%s: no pitched MIDI file, skipped", folder)
+            continue
+        ref = np.concatenate([midi_notes(m) for m in mids])
+        ref = ref[np.lexsort((ref[:, 2], ref[:, 0]))]
+        pieces.append(Piece("trios", folder.name, folder / "mix.flac", ref))
+    if not pieces:
+        raise MissingResourceError(f"no TRIOS piece (folder with mix.flac) in {root}")
+    return pieces
+
+
+def roll_to_notes(rolls: np.ndarray) -> np.ndarray:
+    """Reference notes of data-engine rolls.
+
+    Parameters
+    ----------
+    rolls : np.ndarray [shape=(n_inst, N_PITCHES, frames) or (N_PITCHES, frames)], uint8
+        0 silent, 1 sustain, 2 onset frame; row ``p`` is MIDI ``MIDI_MIN + p``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 3)], float64
+        ``(start_s, end_s, pitch)``: start at the onset frame's time, end at the time of the first
+        frame after the note; sorted by onset then pitch.
+    """
+    rolls = np.asarray(rolls)
+    if rolls.ndim == 2:
+        rolls = rolls[None]
+    if rolls.ndim != 3:
+        raise ParameterError(f"rolls must be (n_inst, pitches, frames); got {rolls.shape}")
+    n_inst, n_pitch, n_fr = rolls.shape
+    flat = rolls.reshape(n_inst * n_pitch, n_fr).astype(np.int8)
+    active = flat > 0
+    prev = np.concatenate([np.zeros((len(flat), 1), bool), active[:, :-1]], axis=1)
+    starts = active & (~prev | (flat == 2))
+    # A note ends where the row falls silent or the next note starts.
+    nxt_start = np.concatenate([starts[:, 1:], np.zeros((len(flat), 1), bool)], axis=1)
+    nxt_active = np.concatenate([active[:, 1:], np.zeros((len(flat), 1), bool)], axis=1)
+    ends = active & (~nxt_active | nxt_start)
+    s_row, s_col = np.nonzero(starts)
+    e_row, e_col = np.nonzero(ends)  # row-major order pairs each start with its end
+    pitch = (s_row % n_pitch) + MIDI_MIN
+    out = np.stack([s_col / FRAME_RATE, (e_col + 1) / FRAME_RATE, pitch], axis=1).astype(np.float64)
+    return out[np.lexsort((out[:, 2], out[:, 0]))] if len(out) else out.reshape(0, 3)
+
+
+def synthetic_examples(root: Path) -> list[Path]:
+    """Example files listed by ``root/manifest.jsonl`` (or every ``examples/*.npz`` without one)."""
+    root = Path(root)
+    manifest = root / "manifest.jsonl"
+    if manifest.is_file():
+        paths = []
+        for line in manifest.read_text().splitlines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            name = entry.get("path") or entry.get("file") or f"examples/{int(entry['index']):06d}.npz"
+            paths.append(root / name)
+    else:
+        paths = sorted((root / "examples").glob("*.npz"))
+    if not paths:
+        raise MissingResourceError(f"no synthetic examples in {root}")
+    return paths
+
+
+def synthetic_pieces(root: Path, set_name: str, tmp_dir: Path, *, limit: int | None = None) -> Iterator[Piece]:
+    """Pieces of a rendered synthetic set; each mix written to ``tmp_dir`` as a WAV at SAMPLE_RATE."""
+    import soundfile
+
+    for path in synthetic_examples(root)[:limit]:
+        with np.load(path) as z:
+            mix = z["mix"].astype(np.float32)
+            ref = roll_to_notes(z["rolls"])
+        wav = Path(tmp_dir) / f"{set_name}-{path.stem}.wav"
+        soundfile.write(wav, mix, SAMPLE_RATE, subtype="FLOAT")
+        yield Piece(set_name, path.stem, wav, ref)

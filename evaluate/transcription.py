@@ -1,0 +1,145 @@
+"""Transcription evaluation: every system on every piece of the chosen sets, in one run.
+
+Each system runs once per set as a subprocess (model loaded once; see
+:mod:`septimbre.evaluate.systems`); its notes are scored against the references with
+:mod:`septimbre.evaluate.metrics`. A system that cannot run (septimbre before its weights ship, a peer
+not installed) is reported as failed with the reason: no numbers are made up for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from septimbre.evaluate import metrics as M
+from septimbre.evaluate.references import Piece, synthetic_pieces, trios_pieces
+from septimbre.evaluate.systems import OURS, SystemFailed, run_system
+from septimbre.utils.errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the printed table: (header, Scores attribute).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("note P", "note_precision"), ("note R", "note_recall"), ("note F1", "note_f1"),
+    ("frame P", "frame_precision"), ("frame R", "frame_recall"), ("frame F1", "frame_f1"),
+    ("ghost", "ghost_rate"), ("split", "split_rate"), ("mistimed", "mistimed_rate"),
+)
+
+
+@dataclass
+class SetResult:
+    """Scores of each system on one set: per piece, pooled (counts added) and mean over pieces."""
+
+    name: str
+    pieces: list[str]
+    per_piece: dict[str, dict[str, M.Scores]] = field(default_factory=dict)  # system -> piece -> Scores
+    failures: dict[str, str] = field(default_factory=dict)  # system -> reason
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def pooled(self, system: str) -> M.Scores:
+        return M.pool(self.per_piece[system][p] for p in self.pieces)
+
+    def mean(self, system: str) -> dict[str, float]:
+        return M.mean_scores([self.per_piece[system][p] for p in self.pieces])
+
+    def to_dict(self) -> dict:
+        out: dict = {"pieces": self.pieces, "failures": self.failures, "versions": self.versions, "systems": {}}
+        for system, scores in self.per_piece.items():
+            out["systems"][system] = {
+                "per_piece": {p: s.to_dict() for p, s in scores.items()},
+                "pooled": self.pooled(system).to_dict(),
+                "mean": self.mean(system),
+            }
+        return out
+
+
+def evaluate_set(
+    name: str, pieces: Sequence[Piece], systems: Sequence[str], *, ours_separate: bool = False
+) -> SetResult:
+    """Run every system on the pieces' audio and score it."""
+    if not pieces:
+        raise ParameterError(f"set {name!r} has no piece")
+    result = SetResult(name=name, pieces=[p.name for p in pieces])
+    paths = [str(p.audio_path) for p in pieces]
+    for system in systems:
+        extra = ["--no-separate"] if system == OURS and not ours_separate else []
+        try:
+            run = run_system(system, paths, extra_args=extra)
+        except SystemFailed as exc:
+            logger.error("%s", exc)
+            result.failures[system] = str(exc)
+            continue
+        result.versions[system] = run.version
+        result.per_piece[system] = {
+            piece.name: M.evaluate_notes(piece.reference, list(file.notes))
+            for piece, file in zip(pieces, run.files)
+        }
+    return result
+
+
+def evaluate_sets(
+    set_names: Sequence[str],
+    systems: Sequence[str],
+    *,
+    trios_dir: Path | None = None,
+    synthetic_dir: Path | None = None,
+    unseen_dir: Path | None = None,
+    limit: int | None = None,
+) -> list[SetResult]:
+    """Evaluate ``systems`` on each named set ("trios", "synthetic-val", "unseen")."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="septimbre-eval-sets-") as tmp:
+        for name in set_names:
+            if name == "trios":
+                if trios_dir is None:
+                    raise ParameterError("the trios set needs --trios DIR")
+                pieces = trios_pieces(trios_dir)
+            elif name in ("synthetic-val", "unseen"):
+                root = synthetic_dir if name == "synthetic-val" else unseen_dir
+                if root is None:
+                    raise ParameterError(f"the {name} set needs --{name.split('-')[0]} DIR")
+                pieces = list(synthetic_pieces(root, name, Path(tmp), limit=limit))
+            else:
+                raise ParameterError(f"unknown set {name!r}")
+            logger.info("%s: %d pieces", name, len(pieces))
+            results.append(evaluate_set(name, pieces, systems))
+    return results
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def format_table(results: Sequence[SetResult], *, per_piece_sets: Sequence[str] = ("trios",)) -> str:
+    """One plain-text table: per set (per piece for ``per_piece_sets``, then pooled and mean) and system."""
+    header = ["set", "piece", "system"] + [h for h, _ in COLUMNS]
+    rows: list[list[str]] = []
+    for res in results:
+        systems = list(res.per_piece)
+        piece_rows = res.pieces if res.name in per_piece_sets else []
+        for piece in piece_rows:
+            for system in systems:
+                s = res.per_piece[system][piece]
+                rows.append([res.name, piece, system] + [_fmt(getattr(s, a)) for _, a in COLUMNS])
+        for system in systems:
+            pooled = res.pooled(system)
+            rows.append([res.name, f"pooled ({len(res.pieces)})", system]
+                        + [_fmt(getattr(pooled, a)) for _, a in COLUMNS])
+        for system in systems:
+            mean = res.mean(system)
+            rows.append([res.name, "mean", system] + [_fmt(mean[a]) for _, a in COLUMNS])
+        for system, reason in res.failures.items():
+            rows.append([res.name, "-", system, f"FAILED: {reason}"])
+    widths = [max(len(r[i]) for r in [header] + rows if i < len(r)) for i in range(3)]
+    widths += [max(len(h), 5) for h, _ in COLUMNS]
+    lines = []
+    for r in [header] + rows:
+        cells = [c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r[: len(widths)])]
+        if len(r) == 4 and r[3].startswith("FAILED"):
+            cells = [c.ljust(widths[i]) for i, c in enumerate(r[:3])] + [r[3]]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
