@@ -1,0 +1,58 @@
+"""Architecture config of :class:`~septimbre.basicamt.network.BasicAMT` (a frozen, JSON-able dataclass)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from septimbre.model.norm import ENERGY_EPS
+from septimbre.model.stacking import DEFAULT_HARMONICS
+from septimbre.utils.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class BasicAMTConfig:
+    """Architecture of :class:`BasicAMT` (JSON-able; stored in the model's ``.json``).
+
+    Attributes
+    ----------
+    harmonics : tuple of float
+        Harmonic-stacking ratios.
+    early_channels : int
+        Channels of the 5x5 conv and of the residual dilated context conv.
+    context_kernel : (int, int)
+        (frequency, time) kernel of the dilated conv.
+    context_dilation : int
+        Frequency dilation of the context conv (bins).
+    neck_channels : int
+        Channels of the neck.
+    onset_channels : int
+        Hidden channels of the onset branch.
+    cqt_filter_scale : float
+        Q multiplier of the CQT kernels.
+    cqt_window : str
+        Window of the CQT kernels.
+    energy_eps : float
+        Silence floor of the energy normalisation (relative to the mean bin power).
+    """
+
+    harmonics: tuple[float, ...] = DEFAULT_HARMONICS
+    early_channels: int = 12
+    context_kernel: tuple[int, int] = (25, 3)
+    context_dilation: int = 3
+    neck_channels: int = 16
+    onset_channels: int = 8
+    cqt_filter_scale: float = 1.0
+    cqt_window: str = "hann"
+    energy_eps: float = ENERGY_EPS
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BasicAMTConfig":
+        """Build from a (JSON-decoded) dict; unknown keys are an error, lists become tuples."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ParameterError(f"unknown BasicAMT config keys: {sorted(unknown)}")
+        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fixed)

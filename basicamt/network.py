@@ -1,0 +1,120 @@
+"""BasicAMT: the small timbre-agnostic note network (audio in, onset and frame posteriorgrams out).
+
+Pipeline (shapes for a batch of ``B`` clips of ``T`` samples at SAMPLE_RATE, ``n = ceil(T / HOP_LENGTH)``):
+
+1. :class:`~septimbre.model.cqt.OctaveCQT` power, fixed kernels: ``(B, 288, n)`` (8 octaves x 36 bins,
+   lowest bin a third of a semitone below C1).
+2. :class:`~septimbre.model.norm.EnergyNorm` log-ratio to the clip's mean power (loudness-free).
+3. :class:`~septimbre.model.stacking.HarmonicStacking` with ratios 0.5, 1..7: ``(B, 8, 252, n)``
+   (7 octaves of fundamentals), then the learnable scalar affine map of EnergyNorm.
+4. ``early``: 5x5 conv; ``context``: 25x3 conv dilated 3 along frequency (spans two octaves each
+   way) added back to its input (residual).
+5. ``neck``: 3x3 conv over [stacked spectrum, residual features].
+6. ``frame_head``: 5x5 conv striding 3 along frequency: 252 bins -> 84 pitches (output pitch ``k`` is
+   centred on bin ``1 + 3k``, the semitone's centre bin).
+7. ``onset_pre``: 7x3 conv striding 3 along frequency on the neck; ``onset_head``: 5x5 conv over
+   [onset_pre, sigmoid(frame logits)].
+
+All convolutions have explicit symmetric padding; BatchNorm follows every hidden conv (folded into the
+convs at export). The CQT and the energy normalisation always run in float32, also under autocast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from septimbre.basicamt.config import BasicAMTConfig
+from septimbre.model.blocks import ConvBNReLU
+from septimbre.model.cqt import OctaveCQT
+from septimbre.model.norm import EnergyNorm
+from septimbre.model.stacking import HarmonicStacking
+from septimbre.utils.constants import BINS_PER_OCTAVE, BINS_PER_SEMITONE, N_OCTAVES, N_PITCHES
+from septimbre.utils.errors import ParameterError
+
+__all__ = ["BasicAMT", "BasicAMTConfig", "MAX_PARAMETERS", "n_parameters"]
+
+#: Trainable parameter budget of the shipped architecture.
+MAX_PARAMETERS: int = 20_000
+
+
+class BasicAMT(nn.Module):
+    """Timbre-agnostic transcriber; see the module docstring for the layers.
+
+    Parameters
+    ----------
+    config : BasicAMTConfig or None
+        Architecture (defaults when None).
+    """
+
+    def __init__(self, config: BasicAMTConfig | None = None) -> None:
+        super().__init__()
+        cfg = config or BasicAMTConfig()
+        self.config = cfg
+        n_bins_out = (N_OCTAVES - 1) * BINS_PER_OCTAVE  # 7 octaves of fundamentals: 252 bins
+        if n_bins_out != N_PITCHES * BINS_PER_SEMITONE:
+            raise ParameterError("CQT layout and pitch range disagree")
+        n_h = len(cfg.harmonics)
+        c1, cn, co = cfg.early_channels, cfg.neck_channels, cfg.onset_channels
+        kf, kt = cfg.context_kernel
+        self.cqt = OctaveCQT(filter_scale=cfg.cqt_filter_scale, window=cfg.cqt_window)
+        self.energy = EnergyNorm(eps=cfg.energy_eps)
+        self.stacking = HarmonicStacking(cfg.harmonics, n_bins_out=n_bins_out, pad_value=self.energy.floor)
+        self.early = ConvBNReLU(n_h, c1, (5, 5))
+        self.context = ConvBNReLU(c1, c1, (kf, kt), dilation=(cfg.context_dilation, 1))
+        self.neck = ConvBNReLU(n_h + c1, cn, (3, 3))
+        s = BINS_PER_SEMITONE
+        # Output pitch k is centred on input bin s*k + 1: padding = (kernel - 1) // 2 - 1 for s = 3.
+        self.frame_head = nn.Conv2d(cn, 1, (5, 5), stride=(s, 1), padding=(5 // 2 - 1, 2))
+        self.onset_pre = ConvBNReLU(cn, co, (7, 3), stride=(s, 1), padding=(7 // 2 - 1, 1))
+        self.onset_head = nn.Conv2d(co + 1, 1, (5, 5), padding=(2, 2))
+
+    @classmethod
+    def from_config(cls, config: BasicAMTConfig | dict[str, Any] | None = None) -> "BasicAMT":
+        """Build from a config dataclass or its dict form (as stored in the model JSON)."""
+        if isinstance(config, dict):
+            config = BasicAMTConfig.from_dict(config)
+        return cls(config)
+
+    def n_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return n_parameters(self)
+
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        """Stacked normalised log-CQT ``(batch, n_harmonics, 252, frames)``, float32."""
+        if audio.dim() != 2:
+            raise ParameterError(f"audio must be (batch, samples), got {tuple(audio.shape)}")
+        with torch.autocast("cpu", enabled=False):
+            power = self.cqt.power(audio.float())  # (B, 288, n)
+            ratio = self.energy.log_ratio(power.unsqueeze(1))  # (B, 1, 288, n)
+            return self.energy.affine(self.stacking(ratio))
+
+    def logits(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Onset and frame logits, each ``(batch, 84, ceil(samples / HOP_LENGTH))``.
+
+        Parameters
+        ----------
+        audio : torch.Tensor [shape=(batch, samples)], float32 at SAMPLE_RATE
+        """
+        x = self.features(audio)
+        if self.training and getattr(self, "channels_last", False):
+            x = x.contiguous(memory_format=torch.channels_last)
+        h = self.early(x)
+        h = h + self.context(h)
+        neck = self.neck(torch.cat([x.to(h.dtype), h], dim=1))
+        frame = self.frame_head(neck)  # (B, 1, 84, n)
+        onset_in = torch.cat([self.onset_pre(neck), torch.sigmoid(frame)], dim=1)
+        onset = self.onset_head(onset_in)
+        return onset.squeeze(1), frame.squeeze(1)
+
+    def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Onset and frame probabilities, each ``(batch, 84, ceil(samples / HOP_LENGTH))``."""
+        onset, frame = self.logits(audio)
+        return torch.sigmoid(onset), torch.sigmoid(frame)
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
