@@ -1,0 +1,163 @@
+"""Build a rendered dataset split on disk.
+
+Layout of ``out``::
+
+    manifest.jsonl          one JSON record per example, in index order (see example.Example.meta)
+    config.json             the split config used
+    examples/NNNNNN.npz     mix float16 (samples,), stems float16 (n_inst, samples),
+                            rolls uint8 (n_inst, N_PITCHES, frames), programs int16 (n_inst,)
+
+The number of examples is the smallest count whose durations reach the requested hours. A build
+can be resumed: examples already in the manifest are kept. Work is spread over ``workers``
+processes; each example is a pure function of (config, index), so the output does not depend on
+the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from septimbre.data.config import DataConfig
+from septimbre.data.example import example_duration, make_example
+from septimbre.utils.errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.jsonl"
+EXAMPLES_DIR = "examples"
+
+
+def example_path(root: str | Path, index: int) -> Path:
+    """File of example ``index`` under a dataset root."""
+    return Path(root) / EXAMPLES_DIR / f"{int(index):06d}.npz"
+
+
+def plan(config: DataConfig, *, hours: float, start: int = 0) -> list[int]:
+    """Example indices ``start, start+1, ...`` whose total duration first reaches ``hours``."""
+    if hours <= 0:
+        raise ParameterError("hours must be positive")
+    total, idx, out = 0.0, start, []
+    while total < hours * 3600.0:
+        out.append(idx)
+        total += example_duration(config, idx)
+        idx += 1
+    return out
+
+
+def write_example(root: str | Path, ex) -> Path:
+    """Write one example atomically; returns its path."""
+    path = example_path(root, ex.meta["index"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(
+        tmp, mix=ex.mix.astype(np.float16), stems=ex.stems.astype(np.float16),
+        rolls=ex.rolls.astype(np.uint8), programs=ex.programs.astype(np.int16),
+    )
+    os.replace(tmp, path)
+    return path
+
+
+_worker_config: DataConfig | None = None
+_worker_root: Path | None = None
+
+
+def _init_worker(config_dict: dict, root: str) -> None:
+    global _worker_config, _worker_root
+    _worker_config = DataConfig(**config_dict)
+    _worker_root = Path(root)
+    logging.getLogger("septimbre").setLevel(logging.WARNING)
+
+
+def _work(index: int) -> dict:
+    ex = make_example(_worker_config, index)
+    path = write_example(_worker_root, ex)
+    meta = dict(ex.meta)
+    meta["file"] = str(path.relative_to(_worker_root))
+    meta["index"] = int(index)
+    return meta
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: examples written now, examples already present, seconds of audio."""
+
+    written: int
+    skipped: int
+    audio_s: float
+
+
+def build(config: DataConfig, out: str | Path, *, hours: float, workers: int = 2, start: int = 0,
+          progress: bool = True) -> BuildResult:
+    """Render ``hours`` of audio of ``config`` into ``out`` (resumable). See module docstring."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / EXAMPLES_DIR).mkdir(exist_ok=True)
+    cfg_file = out / "config.json"
+    cfg_dict = config.to_dict()
+    if cfg_file.exists():
+        old = json.loads(cfg_file.read_text())
+        if old != json.loads(json.dumps(cfg_dict)):
+            raise ParameterError(f"{out} was built with a different config; use another --out")
+    else:
+        cfg_file.write_text(json.dumps(cfg_dict, indent=1))
+    manifest = out / MANIFEST
+    done: set[int] = set()
+    if manifest.exists():
+        lines = manifest.read_text().splitlines()
+        good = []
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a torn last line from an interrupted build
+            if example_path(out, rec["index"]).exists():
+                done.add(int(rec["index"]))
+                good.append(line)
+        manifest.write_text("".join(g + "\n" for g in good))
+    todo = [i for i in plan(config, hours=hours, start=start) if i not in done]
+    audio_s = 0.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="ex", desc=f"build {config.name}", smoothing=0.05)
+    with manifest.open("a") as fh:
+        if workers <= 1:
+            _init_worker(cfg_dict, str(out))
+            results = map(_work, todo)
+            pool = None
+        else:
+            import multiprocessing as mp
+
+            pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(cfg_dict, str(out)))
+            results = pool.imap(_work, todo, chunksize=1)
+        try:
+            for meta in results:
+                fh.write(json.dumps(meta) + "\n")
+                fh.flush()
+                audio_s += meta["duration_s"]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(hours=f"{audio_s / 3600:.2f}")
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+            if bar is not None:
+                bar.close()
+    return BuildResult(written=len(todo), skipped=len(done), audio_s=audio_s)
+
+
+def read_manifest(root: str | Path) -> list[dict]:
+    """Records of a built dataset, in index order."""
+    path = Path(root) / MANIFEST
+    if not path.exists():
+        raise ParameterError(f"no {MANIFEST} in {root}")
+    recs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return sorted(recs, key=lambda r: r["index"])

@@ -1,0 +1,144 @@
+"""Data-split configuration: which soundfonts and programs, how much score material, and the
+performance / room augmentation ranges. Loaded from JSON (data/configs/*.json).
+
+Every example of a split is a pure function of ``(config, index)``: the random stream of example
+``i`` is ``numpy.random.default_rng([config.seed, i])``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from septimbre.data.programs import GM_PROGRAMS
+from septimbre.data.soundfonts import SOUNDFONTS
+from septimbre.utils.errors import ParameterError
+
+#: Folder of the shipped split configs.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: Most instruments in one example.
+MAX_INSTRUMENTS = 4
+
+DEFAULT_FAMILY_WEIGHTS = {
+    "piano": 1.0, "chromatic_percussion": 0.5, "organ": 0.8, "guitar": 0.9, "bass": 0.8,
+    "strings": 2.0, "ensemble": 1.2, "brass": 2.0, "reed": 2.0, "pipe": 1.5,
+    "synth_lead": 0.6, "synth_pad": 0.3, "ethnic": 0.5,
+}
+
+DEFAULT_PERFORMANCE = {
+    "tempo_bpm": [60.0, 180.0],
+    "chord_prob": [0.1, 0.6],
+    "rest_prob": [0.0, 0.12],
+    "repeat_prob": [0.05, 0.25],
+    "legato_prob": [0.0, 0.5],
+    "step_scale": [1.5, 5.0],
+    "double_prob": 0.25,
+    "velocity": [45.0, 110.0],
+    "velocity_spread": [5.0, 30.0],
+    "timing_sd_s": [0.0, 0.015],
+    "lag_s": [-0.02, 0.02],
+    "vibrato_prob_sustained": 0.6,
+    "vibrato_prob_other": 0.1,
+    "vibrato_cents": [5.0, 30.0],
+    "vibrato_hz": [4.0, 7.0],
+    "wobble_cents": [0.0, 8.0],
+    "swell_prob_sustained": 0.6,
+    "swell_prob_other": 0.2,
+    "swell_depth": [0.1, 0.5],
+    "expression": [90, 127],
+}
+
+DEFAULT_ROOM = {
+    "gain_db": [-9.0, 0.0],
+    "tilt_db_per_octave": [-3.0, 3.0],
+    "reverb_prob": 0.75,
+    "rt60_s": [0.2, 2.0],
+    "predelay_s": [0.0, 0.03],
+    "damping": [0.2, 0.9],
+    "wet": [0.05, 0.45],
+    "noise_prob": 0.5,
+    "snr_db": [12.0, 45.0],
+    "noise_exponent": [0.0, 2.0],
+    "peak_dbfs": [-9.0, -1.0],
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """One split's recipe (see data/configs/train.json for a commented example in docs/data.md).
+
+    Attributes
+    ----------
+    name : str
+        Split name recorded in the manifest.
+    seed : int
+        Base seed; example ``i`` uses ``default_rng([seed, i])``.
+    soundfonts : dict
+        ``{key: {"weight": w, "programs": [GM program, ...]}}``; keys from SOUNDFONTS.
+    n_instruments_weights : list of float
+        Relative probability of 1, 2, 3, 4 instruments.
+    duration_s : list of float
+        [min, max] example length, seconds.
+    score_ratio : float
+        Probability that an example uses music21 corpus material instead of random notes.
+    score_collections : dict
+        ``{corpus folder: weight}`` of music21 collections used for score material.
+    family_weights : dict
+        Sampling weight per program family.
+    performance, room : dict
+        Ranges of the performance and room augmentations (defaults in this module).
+    """
+
+    name: str
+    seed: int
+    soundfonts: dict[str, dict[str, Any]]
+    n_instruments_weights: list[float] = field(default_factory=lambda: [0.15, 0.3, 0.3, 0.25])
+    duration_s: list[float] = field(default_factory=lambda: [10.0, 20.0])
+    score_ratio: float = 0.4
+    score_collections: dict[str, float] = field(default_factory=dict)
+    family_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAMILY_WEIGHTS))
+    performance: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PERFORMANCE))
+    room: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROOM))
+
+    def __post_init__(self) -> None:
+        if not self.soundfonts:
+            raise ParameterError("config needs at least one soundfont")
+        for key, spec in self.soundfonts.items():
+            if key not in SOUNDFONTS:
+                raise ParameterError(f"unknown soundfont {key!r}; known: {sorted(SOUNDFONTS)}")
+            bad = [p for p in spec.get("programs", []) if p not in GM_PROGRAMS]
+            if bad or not spec.get("programs"):
+                raise ParameterError(f"soundfont {key!r}: programs missing or not pitched/usable: {bad}")
+        if not (0.0 <= self.score_ratio <= 1.0):
+            raise ParameterError("score_ratio must be in [0, 1]")
+        if len(self.n_instruments_weights) > 4 or sum(self.n_instruments_weights) <= 0:
+            raise ParameterError(f"n_instruments_weights: up to {MAX_INSTRUMENTS} non-negative weights")
+        lo, hi = self.duration_s
+        if not (0.5 <= lo <= hi):
+            raise ParameterError("duration_s must be [min, max] with 0.5 <= min <= max")
+        # Fill defaults for keys absent from partial dicts (dataclass is frozen: use object.__setattr__).
+        object.__setattr__(self, "performance", {**DEFAULT_PERFORMANCE, **self.performance})
+        object.__setattr__(self, "room", {**DEFAULT_ROOM, **self.room})
+        object.__setattr__(self, "family_weights", {**DEFAULT_FAMILY_WEIGHTS, **self.family_weights})
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> DataConfig:
+        """Load a config file; a bare name like ``"train"`` means ``data/configs/train.json``."""
+        p = Path(path)
+        if not p.suffix and not p.exists():
+            p = CONFIG_DIR / f"{path}.json"
+        try:
+            raw = json.loads(p.read_text())
+        except FileNotFoundError as exc:
+            raise ParameterError(f"config file not found: {p}") from exc
+        raw.pop("comment", None)
+        try:
+            return cls(**raw)
+        except TypeError as exc:
+            raise ParameterError(f"bad config {p}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able copy."""
+        return asdict(self)

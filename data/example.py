@@ -1,0 +1,269 @@
+"""One training example as a pure function of (config, index).
+
+Pipeline: choose instruments (soundfont + program) -> note material (random generator or a
+music21 corpus excerpt) -> performance (humanised timing, velocities, vibrato, swells) -> render
+each stem with FluidSynth -> room (gain, EQ tilt, shared reverb, noise in the mix only) ->
+targets from the final notes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from septimbre.data import corpus as corpus_mod
+from septimbre.data.config import DataConfig
+from septimbre.data.notes import DOUBLING_INTERVALS, ScoreNote, fit_to_range, random_line, sanitize, transpose_notes
+from septimbre.data.performance import control_curves, humanize
+from septimbre.data.programs import program_info
+from septimbre.data.render import render_stem
+from septimbre.data.room import add_reverb, colored_noise, eq_tilt, impulse_response, rms
+from septimbre.data.soundfonts import find_soundfont
+from septimbre.data.targets import notes_to_roll
+from septimbre.utils.constants import SAMPLE_RATE, n_frames
+from septimbre.utils.errors import ParameterError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rendered example.
+
+    Attributes
+    ----------
+    mix : ndarray, float32, shape (samples,)
+        Mixture at SAMPLE_RATE (stems summed, plus noise).
+    stems : ndarray, float32, shape (n_inst, samples)
+        Per-instrument audio after gain, EQ and reverb (no noise).
+    rolls : ndarray, uint8, shape (n_inst, N_PITCHES, frames)
+        0 silent, 1 sustain, 2 onset; ``frames == ceil(samples / HOP_LENGTH)``.
+    programs : ndarray, int16, shape (n_inst,)
+        GM program of each stem.
+    notes : tuple of tuple of ScoreNote
+        The exact notes of each stem (seconds).
+    meta : dict
+        JSON-able manifest record (source, soundfonts, programs, augmentation parameters).
+    """
+
+    mix: np.ndarray
+    stems: np.ndarray
+    rolls: np.ndarray
+    programs: np.ndarray
+    notes: tuple
+    meta: dict
+
+
+def _u(rng: np.random.Generator, bounds) -> float:
+    lo, hi = bounds
+    return float(rng.uniform(lo, hi))
+
+
+def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
+    """The random stream ``stream`` of example ``index`` (independent of every other example)."""
+    return np.random.default_rng([int(config.seed), int(index), int(stream)])
+
+
+def example_duration(config: DataConfig, index: int) -> float:
+    """Length of example ``index`` in seconds (cheap: used to plan a build of H hours)."""
+    rng = example_rng(config, index, 1)
+    return round(_u(rng, config.duration_s), 3)
+
+
+def _choose_instruments(config: DataConfig, rng: np.random.Generator, n_inst: int) -> list[tuple[str, int]]:
+    keys = sorted(config.soundfonts)
+    sf_w = np.array([float(config.soundfonts[k].get("weight", 1.0)) for k in keys])
+    chosen: list[tuple[str, int]] = []
+    for _ in range(n_inst):
+        key = keys[int(rng.choice(len(keys), p=sf_w / sf_w.sum()))]
+        progs = list(config.soundfonts[key]["programs"])
+        # A family weight is the family's total share: divide it among the family's programs.
+        fams = [program_info(p).family for p in progs]
+        w = np.array([config.family_weights.get(f, 1.0) / fams.count(f) for f in fams], float)
+        for i, p in enumerate(progs):  # same program twice is possible (two violins) but rarer
+            if any(p == q for _, q in chosen):
+                w[i] *= 0.15
+        chosen.append((key, int(progs[int(rng.choice(len(progs), p=w / w.sum()))])))
+    return chosen
+
+
+def _random_material(config, rng, instruments, duration_s) -> list[list[ScoreNote]]:
+    perf = config.performance
+    beat_s = 60.0 / _u(rng, perf["tempo_bpm"])
+    lines: list[list[ScoreNote]] = []
+    for k, (_, prog) in enumerate(instruments):
+        info = program_info(prog)
+        if k > 0 and rng.random() < perf["double_prob"]:
+            # Doubling another instrument at unison / octave / twelfth: the hardest case for
+            # harmonic ghost notes and timbre separation.
+            src = int(rng.integers(0, k))
+            iv = int(rng.choice(DOUBLING_INTERVALS))
+            line = transpose_notes(lines[src], iv)
+            if sum(info.low <= n.pitch <= info.high for n in line) < 0.6 * max(1, len(line)):
+                line = fit_to_range(lines[src], low=info.low, high=info.high, rng=rng)
+            lines.append(line)
+            continue
+        lines.append(
+            random_line(
+                rng, low=info.low, high=info.high, duration_s=duration_s, beat_s=beat_s,
+                polyphonic=info.polyphonic, chord_prob=_u(rng, perf["chord_prob"]),
+                rest_prob=_u(rng, perf["rest_prob"]), repeat_prob=_u(rng, perf["repeat_prob"]),
+                legato_prob=_u(rng, perf["legato_prob"]), step_scale=_u(rng, perf["step_scale"]),
+            )
+        )
+    return lines
+
+
+def _monophonic(notes: list[ScoreNote]) -> list[ScoreNote]:
+    """Keep the highest note of notes sharing an onset (for monophonic instruments)."""
+    top: dict[float, ScoreNote] = {}
+    for n in notes:
+        k = round(n.start_s, 6)
+        if k not in top or n.pitch > top[k].pitch:
+            top[k] = n
+    return sorted(top.values(), key=lambda n: n.start_s)
+
+
+def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[ScoreNote]], str] | None:
+    collections = config.score_collections
+    if not collections:
+        return None
+    names = sorted(collections)
+    w = np.array([float(collections[c]) for c in names])
+    coll = names[int(rng.choice(len(names), p=w / w.sum()))]
+    cands = corpus_mod.candidate_scores([coll])
+    if not cands:
+        return None
+    for _attempt in range(3):
+        path = cands[int(rng.integers(len(cands)))]
+        try:
+            parts = corpus_mod.load_parts(path)
+        except ParameterError as exc:
+            log.info("skipping %s: %s", path, exc)
+            continue
+        except Exception as exc:  # noqa: BLE001 - unparsable corpus files are skipped
+            log.warning("could not parse %s: %s", path, exc)
+            continue
+        if not parts:
+            continue
+        qpm = _u(rng, config.performance["tempo_bpm"]) * 0.85
+        lines = corpus_mod.excerpt(parts, rng, n_parts=len(instruments), duration_s=duration_s, qpm=qpm)
+        if not lines:
+            continue
+        shift = int(rng.integers(-5, 7))
+        out = []
+        for line, (_, prog) in zip(lines, instruments):
+            info = program_info(prog)
+            line = transpose_notes(line, shift)
+            if not info.polyphonic:
+                line = _monophonic(line)
+            out.append(fit_to_range(line, low=info.low, high=info.high, rng=rng))
+        return out, path
+    return None
+
+
+def make_example(config: DataConfig, index: int) -> Example:
+    """Render example ``index`` of the split described by ``config`` (deterministic)."""
+    rng = example_rng(config, index)
+    perf, room = config.performance, config.room
+    duration_s = example_duration(config, index)
+    n_samples = int(round(duration_s * SAMPLE_RATE))
+    nw = np.array(config.n_instruments_weights, float)
+    n_inst = int(rng.choice(len(nw), p=nw / nw.sum())) + 1
+    instruments = _choose_instruments(config, rng, n_inst)
+
+    source, score_path = "random", None
+    lines = None
+    if rng.random() < config.score_ratio:
+        got = _score_material(config, example_rng(config, index, 2), instruments, duration_s)
+        if got is not None:
+            lines, score_path = got
+            source = "score"
+            instruments = instruments[: len(lines)]
+    if lines is None:
+        lines = _random_material(config, rng, instruments, duration_s)
+
+    stems, rolls, programs, notes_out, inst_meta = [], [], [], [], []
+    frames = n_frames(n_samples)
+    gains = []
+    for line, (sf_key, prog) in zip(lines, instruments):
+        info = program_info(prog)
+        beat_s = 0.5
+        played = humanize(
+            line, rng, base_velocity=_u(rng, perf["velocity"]), velocity_spread=_u(rng, perf["velocity_spread"]),
+            timing_sd_s=_u(rng, perf["timing_sd_s"]), lag_s=_u(rng, perf["lag_s"]), beat_s=beat_s,
+        )
+        played = sanitize(played, low=info.low, high=info.high, duration_s=duration_s)
+        if not played:
+            continue
+        vib_p = perf["vibrato_prob_sustained"] if info.sustained else perf["vibrato_prob_other"]
+        swell_p = perf["swell_prob_sustained"] if info.sustained else perf["swell_prob_other"]
+        vib = _u(rng, perf["vibrato_cents"]) if rng.random() < vib_p else 0.0
+        vib_hz = _u(rng, perf["vibrato_hz"])
+        wobble = _u(rng, perf["wobble_cents"]) if vib > 0 else 0.0
+        swell = _u(rng, perf["swell_depth"]) if rng.random() < swell_p else 0.0
+        expression = int(round(_u(rng, perf["expression"])))
+        controls = control_curves(rng, duration_s=duration_s, vibrato_cents=vib, vibrato_hz=vib_hz,
+                                  wobble_cents=wobble, swell_depth=swell, expression=expression)
+        audio = render_stem(played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples,
+                            controls=controls)
+        level = rms(audio)
+        if level < 1e-6:
+            log.warning("example %d: silent stem (%s program %d); dropped", index, sf_key, prog)
+            continue
+        gain_db = _u(rng, room["gain_db"])
+        tilt = _u(rng, room["tilt_db_per_octave"])
+        audio = eq_tilt(audio / level * 0.1, db_per_octave=tilt) * 10.0 ** (gain_db / 20.0)
+        stems.append(audio.astype(np.float32))
+        rolls.append(notes_to_roll(played, n_frames=frames))
+        programs.append(prog)
+        notes_out.append(tuple(played))
+        gains.append(gain_db)
+        inst_meta.append({
+            "soundfont": sf_key, "program": prog, "name": info.name, "family": info.family,
+            "n_notes": len(played), "gain_db": round(gain_db, 2), "tilt_db_per_octave": round(tilt, 2),
+            "vibrato_cents": round(vib, 1), "vibrato_hz": round(vib_hz, 2), "wobble_cents": round(wobble, 1),
+            "swell_depth": round(swell, 2), "expression": expression,
+        })
+    if not stems:
+        # Every stem empty or silent (possible with sparse score excerpts): fall back to random notes
+        # of a derived index so the example still exists and stays deterministic.
+        log.info("example %d had no audible stem; using fallback material", index)
+        return make_example(config, -1 - index) if index >= 0 else _raise_empty(index)
+
+    stems_a = np.stack(stems)
+    room_meta: dict[str, Any] = {"reverb": False, "noise": False}
+    if rng.random() < room["reverb_prob"]:
+        rt60, pre = _u(rng, room["rt60_s"]), _u(rng, room["predelay_s"])
+        damping, wet = _u(rng, room["damping"]), _u(rng, room["wet"])
+        ir = impulse_response(rng, rt60_s=rt60, predelay_s=pre, damping=damping)
+        stems_a = add_reverb(stems_a, ir, wet=wet)
+        room_meta.update(reverb=True, rt60_s=round(rt60, 3), predelay_s=round(pre, 4),
+                         damping=round(damping, 2), wet=round(wet, 3))
+    mix = stems_a.sum(axis=0)
+    if rng.random() < room["noise_prob"]:
+        snr, expo = _u(rng, room["snr_db"]), _u(rng, room["noise_exponent"])
+        noise = colored_noise(rng, n_samples, exponent=expo) * rms(mix) * 10.0 ** (-snr / 20.0)
+        mix = mix + noise
+        room_meta.update(noise=True, snr_db=round(snr, 2), noise_exponent=round(expo, 2))
+    peak_db = _u(rng, room["peak_dbfs"])
+    scale = 10.0 ** (peak_db / 20.0) / (np.abs(mix).max() + 1e-9)
+    mix = (mix * scale).astype(np.float32)
+    stems_a = (stems_a * scale).astype(np.float32)
+    room_meta["peak_dbfs"] = round(peak_db, 2)
+
+    meta = {
+        "index": int(index), "split": config.name, "seed": int(config.seed), "source": source,
+        "score": score_path, "duration_s": duration_s, "samples": n_samples, "frames": frames,
+        "n_instruments": len(stems), "programs": programs,
+        "soundfonts": [m["soundfont"] for m in inst_meta], "instruments": inst_meta, "room": room_meta,
+    }
+    return Example(mix=mix, stems=stems_a, rolls=np.stack(rolls), programs=np.array(programs, np.int16),
+                   notes=tuple(notes_out), meta=meta)
+
+
+def _raise_empty(index: int):
+    raise ParameterError(f"example {index}: no audible stem even with fallback material")

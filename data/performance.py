@@ -1,0 +1,123 @@
+"""Performance: per-note velocity and timing, vibrato / pitch-bend wobble, volume swells.
+
+Labels stay exact: timing changes are applied to the notes themselves (the targets are computed
+from the humanised notes), and pitch bends never exceed :data:`MAX_BEND_CENTS` (< a quarter tone),
+so the nearest semitone is always the labelled pitch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from septimbre.data.notes import ScoreNote
+
+#: Pitch-bend range set explicitly on every channel (RPN 0), semitones.
+BEND_RANGE_SEMITONES = 2
+#: Largest pitch deviation any bend may produce, cents (a quarter tone is 50).
+MAX_BEND_CENTS = 35.0
+#: Interval between successive control events of a curve, seconds.
+CONTROL_STEP_S = 0.01
+
+
+@dataclass(frozen=True)
+class ControlEvent:
+    """A channel event at ``time_s``: kind ``"cc"`` (number, value) or ``"bend"`` (value in -8192..8191)."""
+
+    time_s: float
+    kind: str
+    number: int
+    value: int
+
+
+def humanize(
+    notes: list[ScoreNote],
+    rng: np.random.Generator,
+    *,
+    base_velocity: float,
+    velocity_spread: float,
+    timing_sd_s: float,
+    lag_s: float,
+    beat_s: float,
+) -> list[ScoreNote]:
+    """Per-note velocities (phrase curve + accents + jitter) and onset/offset timing jitter.
+
+    ``lag_s`` shifts the whole instrument (onsets of different instruments are not aligned);
+    ``timing_sd_s`` is the per-note onset jitter standard deviation.
+    """
+    out = []
+    phase = rng.uniform(0, 2 * np.pi)
+    period = rng.uniform(4.0, 12.0)
+    for n in notes:
+        on_beat = abs((n.start_s / beat_s) - round(n.start_s / beat_s)) < 1e-6
+        v = base_velocity + 0.5 * velocity_spread * np.sin(2 * np.pi * n.start_s / period + phase)
+        v += 8.0 * on_beat + rng.normal(0.0, velocity_spread * 0.35)
+        j = rng.normal(0.0, timing_sd_s) + lag_s
+        start = max(0.0, n.start_s + j)
+        end = n.end_s + j + rng.normal(0.0, timing_sd_s * 0.5)
+        out.append(replace(n, start_s=start, end_s=max(end, start + 0.03), velocity=int(np.clip(round(v), 15, 127))))
+    return out
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, *, step_s: float, corr_s: float) -> np.ndarray:
+    """Zero-mean, unit-peak smooth random curve of ``n`` points (Gaussian-filtered noise)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    x = gaussian_filter1d(rng.standard_normal(n + 64), sigma=max(corr_s / step_s, 1.0), mode="wrap")[32:-32]
+    return x / (np.abs(x).max() + 1e-12)
+
+
+def control_curves(
+    rng: np.random.Generator,
+    *,
+    duration_s: float,
+    vibrato_cents: float,
+    vibrato_hz: float,
+    wobble_cents: float,
+    swell_depth: float,
+    expression: int,
+) -> list[ControlEvent]:
+    """Channel controls for one stem: fixed CC7, CC11 swells, vibrato + slow wobble as pitch bend.
+
+    Parameters
+    ----------
+    vibrato_cents : float
+        Peak vibrato depth, cents (0 disables); the depth fades in and out slowly.
+    vibrato_hz : float
+        Vibrato rate, Hz.
+    wobble_cents : float
+        Peak of a slow random pitch drift, cents.
+    swell_depth : float
+        0..1; CC11 moves between ``expression * (1 - swell_depth)`` and ``expression``.
+    expression : int
+        Top CC11 value.
+    Returns events sorted by time; only changed values are sent.
+    """
+    events = [ControlEvent(0.0, "cc", 7, 100), ControlEvent(0.0, "cc", 11, int(expression))]
+    n = int(np.ceil(duration_s / CONTROL_STEP_S)) + 1
+    t = np.arange(n) * CONTROL_STEP_S
+    if swell_depth > 0:
+        curve = 0.5 * (1.0 + _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=rng.uniform(0.4, 2.0)))
+        vals = np.rint(expression * (1.0 - swell_depth * curve)).astype(int)
+        prev = expression
+        for ti, v in zip(t, vals):
+            if v != prev:
+                events.append(ControlEvent(float(ti), "cc", 11, int(np.clip(v, 0, 127))))
+                prev = v
+    if vibrato_cents > 0 or wobble_cents > 0:
+        depth = vibrato_cents * (0.5 + 0.5 * np.abs(_smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0)))
+        rate = vibrato_hz * (1.0 + 0.05 * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0))
+        phase = 2 * np.pi * np.cumsum(rate) * CONTROL_STEP_S + rng.uniform(0, 2 * np.pi)
+        cents = depth * np.sin(phase)
+        if wobble_cents > 0:
+            cents = cents + wobble_cents * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=0.7)
+        cents = np.clip(cents, -MAX_BEND_CENTS, MAX_BEND_CENTS)
+        bends = np.rint(cents / (100.0 * BEND_RANGE_SEMITONES) * 8192).astype(int)
+        prev = 0
+        for ti, b in zip(t, bends):
+            if b != prev:
+                events.append(ControlEvent(float(ti), "bend", 0, int(b)))
+                prev = b
+    events.sort(key=lambda e: e.time_s)
+    return events
