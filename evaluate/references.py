@@ -123,9 +123,7 @@ def synthetic_examples(root: Path) -> list[Path]:
         for line in manifest.read_text().splitlines():
             if not line.strip():
                 continue
-            entry = json.loads(line)
-            name = entry.get("path") or entry.get("file") or f"examples/{int(entry['index']):06d}.npz"
-            paths.append(root / name)
+            paths.append(root / "examples" / f"{int(json.loads(line)['index']):06d}.npz")
     else:
         paths = sorted((root / "examples").glob("*.npz"))
     if not paths:

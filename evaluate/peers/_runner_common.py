@@ -9,7 +9,7 @@ It loads the model once, optionally transcribes the first file once untimed (war
 transcribes every file, timing each one in process (file -> notes), and writes one JSON document:
 ``{"system", "version", "threads", "load_s", "warmup_s", "maxrss_bytes",
 "files": [{"path", "audio_s", "seconds", "notes": [[start_s, end_s, midi_pitch], ...]}]}``.
-``maxrss_bytes`` is this process's peak resident set size (``resource.getrusage``), so one
+``maxrss_bytes`` is this process's peak resident set size (see :func:`peak_rss_bytes`), so one
 subprocess per measurement keeps it honest. Library output is sent to stderr: stdout stays clean.
 """
 
@@ -26,7 +26,20 @@ from typing import Any, Callable, Iterable
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process, bytes (Linux reports kilobytes, macOS bytes)."""
+    """Peak resident set size of this process, bytes.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` survives
+    ``exec`` and so starts at the *parent's* size when the process was forked (a runner started
+    from a 130 MB evaluator would report at least 130 MB). Elsewhere, ``ru_maxrss`` (kilobytes on
+    Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(rss) if sys.platform == "darwin" else int(rss) * 1024
 

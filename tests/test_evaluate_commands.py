@@ -1,0 +1,168 @@
+"""The evaluation plumbing: references, runner protocol, RSS reading, tables and argument parsing.
+
+No peer and no model is run here (they are measured by the commands, not tested): the runner
+protocol is exercised with a trivial transcriber on a tiny WAV.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from septimbre.evaluate import metrics as M
+from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_bench_table, model_sizes
+from septimbre.evaluate.cli import build_parser
+from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces
+from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
+from septimbre.evaluate.transcription import SetResult, format_table
+from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, SAMPLE_RATE
+
+sf = pytest.importorskip("soundfile")
+
+
+def _wav(path: Path, seconds: float) -> Path:
+    rng = np.random.default_rng(0)
+    sf.write(path, (0.01 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32), SAMPLE_RATE)
+    return path
+
+
+def test_roll_to_notes_hand_made():
+    roll = np.zeros((2, N_PITCHES, 10), np.uint8)
+    roll[0, 0, 1:4] = [2, 1, 1]  # one note, frames 1..3
+    roll[0, 5, 2:8] = [2, 1, 2, 1, 1, 1]  # a re-attack at frame 4 splits it in two
+    roll[1, 5, 8:10] = [1, 1]  # sustain after silence, to the end: a note without an onset mark
+    got = roll_to_notes(roll)
+    want = np.array([
+        (1, 4, MIDI_MIN), (2, 4, MIDI_MIN + 5), (4, 8, MIDI_MIN + 5), (8, 10, MIDI_MIN + 5),
+    ], dtype=np.float64)
+    want[:, :2] /= FRAME_RATE
+    np.testing.assert_allclose(got, want)
+    assert roll_to_notes(np.zeros((N_PITCHES, 4), np.uint8)).shape == (0, 3)
+
+
+def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    piece = tmp_path / "piece"
+    piece.mkdir()
+    _wav(piece / "mix.flac", 0.5)
+    for name, notes in {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60), (0.1, 0.3, 64)],
+                        "kick": [(0.0, 0.1, 36)]}.items():
+        pm = pretty_midi.PrettyMIDI()
+        inst = pretty_midi.Instrument(program=0)
+        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for s, e, p in notes]
+        pm.instruments.append(inst)
+        pm.write(str(piece / f"{name}.mid"))
+    (p,) = trios_pieces(tmp_path)
+    assert p.name == "piece" and p.audio_path == piece / "mix.flac"
+    np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76), (0.1, 0.3, 60), (0.1, 0.3, 64)], atol=1e-3)
+
+
+def test_synthetic_reader(tmp_path):
+    (tmp_path / "examples").mkdir()
+    rolls = np.zeros((1, N_PITCHES, 5), np.uint8)
+    rolls[0, 33, 1:3] = [2, 1]  # A3... row 33 is MIDI 57
+    mix = np.zeros(5 * 256, np.float16)
+    np.savez(tmp_path / "examples" / "000000.npz", mix=mix, rolls=rolls)
+    (tmp_path / "manifest.jsonl").write_text(json.dumps({"index": 0}) + "\n")
+    (p,) = list(synthetic_pieces(tmp_path, "synthetic-val", tmp_path))
+    assert sf.info(str(p.audio_path)).samplerate == SAMPLE_RATE
+    np.testing.assert_allclose(p.reference, [(1 / FRAME_RATE, 3 / FRAME_RATE, MIDI_MIN + 33)])
+
+
+def _run_fake_runner(tmp_path: Path, wavs: list[Path], *extra: str) -> dict:
+    """The shared runner driver with a transcriber that returns one fixed note per file."""
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from _runner_common import main\n"
+        "raise SystemExit(main('fake', '0', lambda a: a.threads, lambda m, p: [(0.1, 0.2, 60.4)]))\n"
+    ) % str(RUNNERS_DIR)
+    out = tmp_path / "out.json"
+    cmd = [sys.executable, "-c", code, "--out", str(out), *extra, *map(str, wavs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""  # progress goes to stderr
+    return json.loads(out.read_text())
+
+
+def test_runner_protocol_round_trip(tmp_path):
+    wavs = [_wav(tmp_path / "a.wav", 0.5), _wav(tmp_path / "b.wav", 0.25)]
+    doc = _run_fake_runner(tmp_path, wavs, "--threads", "2", "--warmup")
+    run = parse_runner_output(doc)
+    assert run.system == "fake" and run.threads == 2 and run.warmup_s is not None
+    assert [f.audio_s for f in run.files] == pytest.approx([0.5, 0.25], abs=1 / SAMPLE_RATE)
+    assert run.files[0].notes == ((0.1, 0.2, 60),)  # pitch rounded to an int
+    assert run.maxrss_bytes > 10 * 2**20  # a Python with numpy takes more than 10 MiB
+    row = BenchRow.from_run(run)
+    assert row.audio_s == pytest.approx(0.75, abs=2 / SAMPLE_RATE)
+    assert row.rtf == pytest.approx(row.seconds / row.audio_s)
+
+
+def test_peak_rss_reading_sees_a_large_allocation():
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from _runner_common import peak_rss_bytes\n"
+        "before = peak_rss_bytes(); buf = bytearray(b'x') * (200 * 2**20)\n"
+        "print(before, peak_rss_bytes())\n"
+    ) % str(RUNNERS_DIR)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    before, after = map(int, out.stdout.split())
+    # 200 MiB written: the peak rises by most of it (freed pages may be reused) and passes it.
+    assert after >= 200 * 2**20 and after - before >= 120 * 2**20
+
+
+def test_peak_rss_is_not_inherited_from_a_large_parent():
+    # ru_maxrss survives fork+exec on Linux; the runner's figure must not include this 300 MiB.
+    held = bytearray(b"x") * (300 * 2**20)
+    code = "import sys; sys.path.insert(0, %r)\nfrom _runner_common import peak_rss_bytes\nprint(peak_rss_bytes())\n"
+    out = subprocess.run([sys.executable, "-c", code % str(RUNNERS_DIR)], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert len(held) and int(out.stdout) < 150 * 2**20
+
+
+def test_missing_peer_fails_clearly(tmp_path):
+    with pytest.raises(SystemFailed, match="setup-peers"):
+        run_system("basic-pitch", [tmp_path / "x.wav"], root=tmp_path)
+
+
+def test_bench_table_and_sizes(tmp_path):
+    rows = [BenchRow("septimbre", 1, audio_s=100.0, seconds=0.5, load_s=0.1, maxrss_bytes=150 * 2**20),
+            BenchRow("basic-pitch", 2, error="not installed")]
+    (tmp_path / "m.onnx").write_bytes(b"\0" * 1234)
+    (tmp_path / "m.json").write_text(json.dumps({"model": {"n_parameters": 19000}}))
+    sizes = model_sizes(tmp_path)
+    assert sizes == [{"model": "m", "onnx_bytes": 1234, "parameters": 19000}]
+    text = format_bench_table(rows, sizes)
+    assert "0.0050" in text and "150" in text and "FAILED: not installed" in text and "19000" in text
+    assert _find_param_count({"a": {"parameter_count": 7}}) == 7 and _find_param_count({"x": 1}) is None
+
+
+def test_transcription_table():
+    ref, est = [(0.0, 1.0, 60), (1.0, 2.0, 62)], [(0.0, 1.0, 60), (1.0, 2.0, 74)]
+    res = SetResult(name="trios", pieces=["a", "b"])
+    res.per_piece["sys"] = {"a": M.evaluate_notes(ref, est), "b": M.evaluate_notes(ref, ref)}
+    res.failures["other"] = "no weights"
+    text = format_table([res])
+    lines = text.splitlines()
+    assert lines[0].split()[:4] == ["set", "piece", "system", "note"]
+    assert any(line.split()[:3] == ["trios", "a", "sys"] and "0.500" in line for line in lines)
+    mean_line = next(line for line in lines if " mean " in line)
+    assert mean_line.split()[5] == "0.750"  # note F1: mean of 0.5 and 1.0
+    assert "FAILED: no weights" in text
+    assert json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["pooled"]["n_matched"] == 3
+
+
+def test_argument_parsing():
+    p = build_parser()
+    a = p.parse_args(["benchmark", "x.wav", "y.wav", "--threads", "1", "2", "--peers", "basic-pitch"])
+    assert a.files == [Path("x.wav"), Path("y.wav")] and a.threads == [1, 2] and a.peers == ["basic-pitch"]
+    a = p.parse_args(["transcription", "--sets", "trios,unseen", "--peers", "", "--no-ours"])
+    assert a.sets == ["trios", "unseen"] and a.peers == [] and a.no_ours
+    assert p.parse_args(["benchmark"]).threads == [1, 2]
+    for bad in (["transcription", "--peers", "nope"], ["transcription", "--sets", "maestro"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
