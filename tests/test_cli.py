@@ -1,0 +1,100 @@
+"""CLI smoke tests: transcribe to every format, batches, info, errors as one line, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from septimbre.cli import main
+
+
+@pytest.fixture(scope="module")
+def double(tmp_path_factory):
+    from septimbre.testing import build_test_double, write_test_config
+
+    folder = tmp_path_factory.mktemp("double")
+    path = build_test_double(folder / "double.onnx")
+    write_test_config(folder / "double.json")
+    return path
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("songs")
+    sr = 32000
+    t = np.arange(2 * sr) / sr
+    for name, hz in (("a.wav", 440.0), ("b.flac", 659.26)):
+        x = np.where((t > 0.5) & (t < 1.5), 0.3 * np.sin(2 * np.pi * hz * t), 0.0).astype(np.float32)
+        sf.write(folder / name, x, sr)
+    (folder / "notes.txt").write_text("not audio")
+    return folder
+
+
+def test_transcribe_one_file_all_formats(double, songs, tmp_path, capsys):
+    # One input, four formats into a folder; the MIDI holds the tone's pitch.
+    out = tmp_path / "out"
+    rc = main(["transcribe", str(songs / "a.wav"), "-o", str(out), "--model", str(double), "-q",
+               "-f", "mid", "-f", "csv", "-f", "json", "-f", "png"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "a.json", "a.mid", "a.png"]
+    data = json.loads((out / "a.json").read_text())
+    assert [n["pitch"] for n in data["notes"]] == [69]
+    assert capsys.readouterr().out == ""  # -q: nothing on stdout
+
+
+def test_transcribe_folder_batch(double, songs, tmp_path):
+    # A folder is expanded to its audio files (the .txt is ignored); one output each.
+    out = tmp_path / "batch"
+    assert main(["transcribe", str(songs), "-o", str(out), "--model", str(double), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.mid", "b.mid"]
+
+
+def test_single_output_file_and_options(double, songs, tmp_path):
+    # -o naming a file of the one requested format writes exactly that file; thresholds apply.
+    target = tmp_path / "x.csv"
+    rc = main(["transcribe", str(songs / "b.flac"), "-o", str(target), "-f", "csv", "--model", str(double),
+               "-q", "--no-separate", "--instruments", "1", "--onset-threshold", "0.6", "--frame-threshold",
+               "0.5", "--min-note-ms", "80", "--threads", "1"])
+    assert rc == 0
+    assert target.read_text().splitlines()[1].split(",")[2] == "76"
+
+
+def test_errors_are_one_line_with_the_file(double, songs, tmp_path, capsys):
+    # Missing input, undecodable input, too many instruments and a bad threshold: exit 1 and one
+    # line on stderr naming the problem (and the file), no traceback.
+    cases = [
+        (["transcribe", str(tmp_path / "nope.wav")], "nope.wav"),
+        (["transcribe", str(songs / "notes.txt"), "-o", str(tmp_path)], "notes.txt"),
+        (["transcribe", str(songs / "a.wav"), "--instruments", "3"], "instruments=3"),
+        (["transcribe", str(songs / "a.wav"), "--onset-threshold", "7"], "onset_threshold"),
+        (["transcribe", str(songs / "a.wav"), "--model", str(tmp_path / "none.onnx")], "none.onnx"),
+    ]
+    for argv, needle in cases:
+        rc = main(argv + (["--model", str(double)] if "--model" not in argv else []) + ["-q"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 1, argv
+        assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
+
+
+def test_info(double, capsys):
+    # info lists the default model (installed or not) and describes a given one with thresholds.
+    assert main(["info", "--model", str(double)]) == 0
+    out = capsys.readouterr().out
+    assert "basicamt" in out and "double" in out and "onset_threshold=0.5" in out
+    assert main(["info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"][0]["name"] == "basicamt"
+
+
+def test_python_dash_m_and_export_delegation():
+    # `python -m septimbre` works; export-onnx hands its arguments to septimbre.export.
+    out = subprocess.run([sys.executable, "-m", "septimbre", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "transcribe" in out.stdout and "export-onnx" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "septimbre", "export-onnx", "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "--random-init" in out.stdout
+    assert subprocess.run([sys.executable, "-m", "septimbre", "transcribe"], capture_output=True).returncode == 2
