@@ -1,0 +1,207 @@
+"""Tests of the synthetic data engine (septimbre.data): targets, rendering alignment,
+determinism, shapes, build + dataset crops, errors. Needs FluidSynth + TimGM6mb
+(Debian: fluidsynth timgm6mb-soundfont); skipped with a reason where they are absent."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from septimbre.data.config import DataConfig
+from septimbre.data.notes import ScoreNote, random_line, sanitize
+from septimbre.data.performance import BEND_RANGE_SEMITONES, MAX_BEND_CENTS, control_curves
+from septimbre.data.soundfonts import SOUNDFONTS, find_soundfont
+from septimbre.data.targets import ONSET, SUSTAIN, notes_to_roll, roll_to_notes
+from septimbre.utils.constants import FRAME_RATE, HOP_LENGTH, MIDI_MAX, MIDI_MIN, N_PITCHES, SAMPLE_RATE, midi_to_hz, n_frames
+from septimbre.utils.errors import MissingResourceError
+
+fluidsynth = pytest.importorskip("fluidsynth", reason="pyfluidsynth (septimbre[train]) not installed")
+try:
+    TIM = find_soundfont("TimGM6mb")
+except MissingResourceError as exc:  # pragma: no cover - CI installs timgm6mb-soundfont
+    pytest.skip(f"needs the TimGM6mb soundfont: {exc}", allow_module_level=True)
+
+
+def tiny_config(**kw) -> DataConfig:
+    """A fast split: TimGM6mb only, 2-3 s examples, a few programs (piano, violin, trumpet, clarinet, flute)."""
+    base = dict(name="test", seed=7, soundfonts={"TimGM6mb": {"programs": [0, 40, 56, 71, 73]}},
+                duration_s=[2.0, 3.0], score_ratio=0.0)
+    base.update(kw)
+    return DataConfig(**base)
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_roll_marks_onset_then_sustain_until_offset_exclusive():
+    # 0.5 s -> frame round(43.07) = 43; 1.0 s -> frame 86 (exclusive).
+    roll = notes_to_roll([ScoreNote(0.5, 1.0, 60)], n_frames=200)
+    row = roll[60 - MIDI_MIN]
+    assert roll.shape == (N_PITCHES, 200) and roll.dtype == np.uint8
+    assert row[43] == ONSET and row[42] == 0
+    assert np.all(row[44:86] == SUSTAIN) and row[86] == 0
+    assert roll.sum() == row.sum()  # no other pitch touched
+
+
+def test_roll_reattack_and_tiny_note_and_out_of_range():
+    notes = [ScoreNote(0.0, 0.5, 64), ScoreNote(0.5, 0.8, 64),  # re-attack: onset inside sustain
+             ScoreNote(1.0, 1.001, 70),  # shorter than a frame: still its onset frame
+             ScoreNote(0.2, 0.4, MIDI_MIN - 1), ScoreNote(0.2, 0.4, MIDI_MAX + 1)]
+    roll = notes_to_roll(notes, n_frames=120)
+    r = roll[64 - MIDI_MIN]
+    assert r[0] == ONSET and r[43] == ONSET and r[42] == SUSTAIN and r[69] == 0
+    assert roll[70 - MIDI_MIN, 86] == ONSET and roll[70 - MIDI_MIN].sum() == ONSET
+    assert roll.sum() == r.sum() + ONSET  # out-of-range pitches ignored
+    assert [(round(s * FRAME_RATE), p) for s, _, p in roll_to_notes(roll)] == [(0, 64), (43, 64), (86, 70)]
+
+
+def test_sanitize_never_holds_a_key_twice():
+    notes = [ScoreNote(0.0, 1.0, 60), ScoreNote(0.5, 1.5, 60), ScoreNote(0.5, 0.9, 60), ScoreNote(0.2, 0.6, 99)]
+    out = sanitize(notes, low=40, high=90, duration_s=1.2)
+    assert [(n.start_s, n.end_s, n.pitch) for n in out] == [(0.0, 0.5, 60), (0.5, 1.2, 60)]
+
+
+# ---------------------------------------------------------------- note material and performance
+
+
+def test_random_lines_cover_every_pitch_of_a_range_and_use_chords():
+    rng = np.random.default_rng(0)
+    seen, intervals = set(), []
+    for _ in range(60):
+        line = random_line(rng, low=48, high=72, duration_s=6.0, beat_s=0.4, polyphonic=True, chord_prob=0.5,
+                           rest_prob=0.05, repeat_prob=0.1, legato_prob=0.0, step_scale=3.0)
+        seen |= {n.pitch for n in line}
+        by_start: dict[float, list[int]] = {}
+        for n in line:
+            by_start.setdefault(round(n.start_s, 3), []).append(n.pitch)
+        intervals += [b - a for ps in by_start.values() for a, b in zip(sorted(ps), sorted(ps)[1:])]
+    assert seen == set(range(48, 73))
+    assert {4, 5, 7, 12} <= set(intervals)
+
+
+def test_pitch_bends_stay_below_a_quarter_tone():
+    ev = control_curves(np.random.default_rng(1), duration_s=3.0, vibrato_cents=200.0, vibrato_hz=6.0,
+                        wobble_cents=100.0, swell_depth=0.5, expression=127)
+    bends = [e.value for e in ev if e.kind == "bend"]
+    assert bends and max(abs(b) for b in bends) / 8192 * BEND_RANGE_SEMITONES * 100 <= MAX_BEND_CENTS + 0.1
+    assert MAX_BEND_CENTS < 50
+    assert all(0 <= e.value <= 127 for e in ev if e.kind == "cc")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_rendered_energy_onsets_within_one_frame_of_midi_onsets():
+    from septimbre.data.render import render_stem
+
+    onsets = [0.25, 0.93, 1.61, 2.3]
+    pitches = [48, 60, 67, 79]
+    for program in (0, 56):  # piano and trumpet (a slower attack)
+        notes = [ScoreNote(t, t + 0.35, p, 100) for t, p in zip(onsets, pitches)]
+        audio = render_stem(notes, soundfont=TIM, program=program, n_samples=int(3.0 * SAMPLE_RATE))
+        for t, p in zip(onsets, pitches):
+            # Energy at the note's fundamental in 512-sample windows centred on each frame.
+            f0 = midi_to_hz(p)
+            frames = np.arange(int((t - 0.2) * FRAME_RATE), int((t + 0.2) * FRAME_RATE))
+            win = np.hanning(512)
+            k = np.exp(-2j * np.pi * f0 * np.arange(512) / SAMPLE_RATE)
+            energy = np.array([abs(np.sum(win * k * audio[f * HOP_LENGTH - 256:f * HOP_LENGTH + 256])) for f in frames])
+            first = frames[np.argmax(energy > 0.1 * energy.max())]  # -20 dB: start of the attack
+            assert abs(first - round(t * FRAME_RATE)) <= 1, (program, p, first, t * FRAME_RATE)
+
+
+def test_missing_soundfont_error_names_the_debian_package(tmp_path):
+    for key, spec in SOUNDFONTS.items():
+        with pytest.raises(MissingResourceError, match=spec.debian_package):
+            find_soundfont(key, search_dirs=[tmp_path])
+    assert SOUNDFONTS["FluidR3_GM"].debian_package == "fluid-soundfont-gm"
+    assert SOUNDFONTS["TimGM6mb"].debian_package == "timgm6mb-soundfont"
+
+
+def test_config_with_unknown_soundfont_or_unusable_program_is_rejected():
+    from septimbre.utils.errors import ParameterError
+
+    with pytest.raises(ParameterError):
+        tiny_config(soundfonts={"NoSuchFont": {"programs": [0]}})
+    with pytest.raises(ParameterError):
+        tiny_config(soundfonts={"TimGM6mb": {"programs": [0, 118]}})  # synth drum
+
+
+# ---------------------------------------------------------------- examples
+
+
+def test_example_is_a_pure_function_of_seed_and_index():
+    from septimbre.data.example import make_example
+
+    cfg = tiny_config()
+    a, b = make_example(cfg, 3), make_example(cfg, 3)
+    for k in ("mix", "stems", "rolls", "programs"):
+        assert getattr(a, k).tobytes() == getattr(b, k).tobytes()
+    assert a.meta == b.meta
+    c = make_example(cfg, 4)
+    assert c.mix.shape != a.mix.shape or not np.array_equal(c.mix, a.mix)
+    d = make_example(tiny_config(seed=8), 3)
+    assert d.mix.shape != a.mix.shape or not np.array_equal(d.mix, a.mix)
+
+
+def test_example_shapes_ranges_and_mixture():
+    from septimbre.data.example import make_example
+    from septimbre.data.programs import program_info
+
+    cfg = tiny_config(room={"noise_prob": 0.0})
+    for index in range(3):
+        ex = make_example(cfg, index)
+        n_inst, samples = ex.stems.shape
+        assert ex.mix.shape == (samples,) and samples == round(ex.meta["duration_s"] * SAMPLE_RATE)
+        assert ex.rolls.shape == (n_inst, N_PITCHES, n_frames(samples)) == (n_inst, N_PITCHES, -(-samples // HOP_LENGTH))
+        assert ex.rolls.dtype == np.uint8 and set(np.unique(ex.rolls)) <= {0, 1, 2}
+        assert ex.programs.dtype == np.int16 and 1 <= n_inst <= 4
+        np.testing.assert_allclose(ex.mix, ex.stems.sum(axis=0), atol=1e-5)  # no noise configured
+        for k in range(n_inst):
+            info = program_info(int(ex.programs[k]))
+            rows = np.nonzero(ex.rolls[k].any(axis=1))[0] + MIDI_MIN
+            assert rows.size and info.low <= rows.min() and rows.max() <= info.high
+            # The roll is exactly the notes' roll.
+            assert np.array_equal(ex.rolls[k], notes_to_roll(ex.notes[k], n_frames=ex.rolls.shape[2]))
+            assert np.abs(ex.stems[k]).max() > 0
+
+
+def test_build_then_dataset_crops_are_aligned(tmp_path):
+    torch = pytest.importorskip("torch")
+    from septimbre.data.build import build, read_manifest
+    from septimbre.data.dataset import RenderedDataset
+
+    cfg = tiny_config()
+    res = build(cfg, tmp_path, hours=4.0 / 3600, workers=1, progress=False)
+    recs = read_manifest(tmp_path)
+    assert res.written == len(recs) >= 2 and [r["index"] for r in recs] == list(range(len(recs)))
+    assert json.loads((tmp_path / "config.json").read_text())["seed"] == cfg.seed
+    again = build(cfg, tmp_path, hours=4.0 / 3600, workers=1, progress=False)  # resumes: nothing to do
+    assert again.written == 0 and again.skipped == len(recs)
+    with np.load(tmp_path / recs[0]["file"]) as z:
+        assert z["mix"].dtype == np.float16 and z["stems"].dtype == np.float16
+        assert z["rolls"].dtype == np.uint8 and z["programs"].dtype == np.int16
+        assert z["rolls"].shape[2] == -(-z["mix"].shape[0] // HOP_LENGTH)
+
+    ds = RenderedDataset(tmp_path, clip_seconds=0.5, seed=3)
+    assert ds.clip_samples % HOP_LENGTH == 0 and ds.clip_samples == ds.clip_frames * HOP_LENGTH
+    for i in range(len(ds)):
+        item = ds[i]
+        full = ds.load(i)
+        f0 = ds.crop_start(i, full["rolls"].shape[2])
+        s0 = f0 * HOP_LENGTH
+        assert item["audio"].dtype == torch.float32 and item["audio"].shape == (ds.clip_samples,)
+        np.testing.assert_array_equal(item["audio"].numpy(), full["mix"][s0:s0 + ds.clip_samples].astype(np.float32))
+        sl = full["rolls"][:, :, f0:f0 + ds.clip_frames]
+        n = sl.shape[0]
+        np.testing.assert_array_equal(item["stem_rolls"][:n].numpy(), sl)
+        assert item["stem_rolls"][n:].sum() == 0 and item["programs"][n:].eq(-1).all()
+        np.testing.assert_array_equal(item["onset"].numpy(), (sl == ONSET).any(0).astype(np.float32))
+        np.testing.assert_array_equal(item["frame"].numpy(), (sl > 0).any(0).astype(np.float32))
+    ds.set_epoch(1)
+    starts = {ds.crop_start(0, 10_000) for _ in range(2)}
+    assert len(starts) == 1  # crops are reproducible within an epoch
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
+    assert batch["stem_rolls"].shape == (2, 4, N_PITCHES, ds.clip_frames)
