@@ -38,6 +38,9 @@ __all__ = ["BasicAMT", "BasicAMTConfig", "MAX_PARAMETERS", "n_parameters"]
 
 #: Trainable parameter budget of the shipped architecture.
 MAX_PARAMETERS: int = 20_000
+#: Initial head biases (logits of the prior probability of an active frame / an onset).
+FRAME_PRIOR_LOGIT: float = -3.0
+ONSET_PRIOR_LOGIT: float = -5.0
 
 
 class BasicAMT(nn.Module):
@@ -70,6 +73,10 @@ class BasicAMT(nn.Module):
         self.frame_head = nn.Conv2d(cn, 1, (5, 5), stride=(s, 1), padding=(5 // 2 - 1, 2))
         self.onset_pre = ConvBNReLU(cn, co, (7, 3), stride=(s, 1), padding=(7 // 2 - 1, 1))
         self.onset_head = nn.Conv2d(co + 1, 1, (5, 5), padding=(2, 2))
+        # Start from a low prior (notes are sparse) so early steps do not spend themselves on silence.
+        with torch.no_grad():
+            self.frame_head.bias.fill_(FRAME_PRIOR_LOGIT)
+            self.onset_head.bias.fill_(ONSET_PRIOR_LOGIT)
 
     @classmethod
     def from_config(cls, config: BasicAMTConfig | dict[str, Any] | None = None) -> "BasicAMT":

@@ -1,0 +1,448 @@
+"""Train BasicAMT on CPU from the data engine's rendered splits.
+
+Usage::
+
+    python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
+        --data DATA/train --val DATA/val --out runs/NAME [--resume] [--max-minutes M]
+
+Everything the run needs is in the JSON config (:class:`TrainConfig`): seed, architecture overrides,
+clip length, batch size, AdamW + warm-up/cosine learning-rate schedule, bf16 autocast and
+channels_last, checkpoint and validation cadence. The run folder receives
+
+- ``train_config.json``: the config actually used (plus the data folders);
+- ``checkpoint.pt``: model, optimizer and scheduler state dicts, step, epoch, position in the epoch
+  and the torch RNG state (``torch.load(..., weights_only=True)``-loadable), written every
+  ``checkpoint_every_steps`` steps or ``checkpoint_every_minutes`` minutes, at the end, at the
+  ``--max-minutes`` budget and on SIGTERM / Ctrl-C (after the step in flight);
+- ``log.jsonl``: one JSON object per line, ``{"kind": "train", step, epoch, lr, loss, frame_loss,
+  onset_loss, seconds_per_step, elapsed_s}`` every ``log_every_steps`` steps and ``{"kind": "val",
+  step, val_loss, val_frame_loss, val_onset_loss, note_f1, note_precision, note_recall, frame_f1,
+  ...}`` every ``val_every_steps`` steps;
+- ``basicamt.pt`` / ``basicamt.json``: the model (:func:`septimbre.model.io.save_model`), rewritten at
+  every checkpoint, with default thresholds until ``python -m septimbre.basicamt.tune`` sets them.
+
+``--resume`` continues from ``checkpoint.pt`` exactly: the batches are a function of (seed, epoch,
+position) — a seeded permutation per epoch and the dataset's per-(epoch, item) crops — so a resumed
+run sees the same batches in the same order as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
+
+logger = logging.getLogger(__name__)
+
+#: Thresholds written with a model before tuning (tune.py replaces them).
+UNTUNED_THRESHOLDS: dict[str, float] = {"onset_threshold": 0.5, "frame_threshold": 0.3, "min_note_ms": 60.0}
+CHECKPOINT_NAME = "checkpoint.pt"
+LOG_NAME = "log.jsonl"
+MODEL_STEM = "basicamt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (the JSON config file's keys; all optional).
+
+    Attributes
+    ----------
+    seed : int
+        Seeds the model initialisation, the per-epoch batch order and the dataset crops.
+    model : dict
+        :class:`~septimbre.basicamt.config.BasicAMTConfig` overrides.
+    clip_seconds, val_clip_seconds : float
+        Training / validation crop lengths.
+    batch_size : int
+    max_steps : int
+        Optimizer steps of a complete run.
+    lr, min_lr_ratio, warmup_steps, weight_decay, betas, grad_clip :
+        AdamW with linear warm-up to ``lr`` then cosine decay to ``lr * min_lr_ratio`` at ``max_steps``;
+        gradients clipped to this global norm (0 = off).
+    bf16, channels_last : bool
+        CPU bf16 autocast of the convolutions (the CQT front end stays float32) and channels_last
+        memory format.
+    threads, num_workers : int
+        torch intra-op threads; DataLoader worker processes (0 or 1 on a 2-core machine).
+    checkpoint_every_steps, checkpoint_every_minutes : int, float
+    log_every_steps, val_every_steps : int
+    val_max_clips : int
+        Validation clips scored (the first ones of the split).
+    quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
+        Decoding thresholds of the quick validation note / frame F1.
+    """
+
+    seed: int = 1234
+    model: dict = field(default_factory=dict)
+    clip_seconds: float = 10.0
+    val_clip_seconds: float = 10.0
+    batch_size: int = 8
+    max_steps: int = 6000
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.03
+    warmup_steps: int = 200
+    weight_decay: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 1.0
+    bf16: bool = True
+    channels_last: bool = True
+    threads: int = 2
+    num_workers: int = 1
+    checkpoint_every_steps: int = 250
+    checkpoint_every_minutes: float = 10.0
+    log_every_steps: int = 10
+    val_every_steps: int = 500
+    val_max_clips: int = 48
+    quick_onset_threshold: float = 0.5
+    quick_frame_threshold: float = 0.3
+    quick_min_note_ms: float = 60.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """From a JSON dict; unknown keys are an error (typos must not pass silently)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names - {"comment"}
+        if unknown:
+            raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
+        clean = {k: (tuple(v) if k == "betas" else v) for k, v in data.items() if k != "comment"}
+        return cls(**clean)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        p = Path(path)
+        if not p.is_file():
+            raise MissingResourceError(f"training config not found: {p}")
+        return cls.from_dict(json.loads(p.read_text()))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a call of :func:`train` did."""
+
+    step: int
+    complete: bool
+    stopped_by: str  # "max_steps", "time_budget", "signal"
+    last_train_loss: float
+    last_val: dict | None
+    out_dir: Path
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Multiplier of ``cfg.lr`` at optimizer step ``step`` (0-based): linear warm-up, cosine decay."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.max_steps - cfg.warmup_steps)
+    t = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def epoch_order(n_items: int, *, seed: int, epoch: int):
+    """The item order of ``epoch``: a permutation seeded by (seed, epoch)."""
+    import torch
+
+    g = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))
+    return torch.randperm(n_items, generator=g).tolist()
+
+
+def _collate(items: list[dict]) -> dict:
+    import torch
+
+    return {k: torch.stack([it[k] for it in items]) for k in ("audio", "onset", "frame")}
+
+
+class _StopFlag:
+    """SIGTERM / SIGINT set a flag checked between steps; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> "_StopFlag":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not in the main thread: no handlers (tests)
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.reason is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.reason = "signal"
+        logger.warning("signal %d: stopping after the current step (checkpoint follows)", signum)
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _atomic_save(obj, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _build_model(cfg: TrainConfig):
+    import torch
+
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+
+    torch.manual_seed(cfg.seed)
+    return BasicAMT(BasicAMTConfig.from_dict(dict(cfg.model)))
+
+
+def _validate(model, val_set, cfg: TrainConfig) -> dict:
+    """Validation losses (float32) and quick pooled note / frame scores."""
+    from septimbre.basicamt.validation import collect, score
+
+    clips, losses = collect(model, val_set, max_clips=cfg.val_max_clips, batch_size=4)
+    if not clips:
+        return {}
+    s = score(
+        clips, onset_threshold=cfg.quick_onset_threshold, frame_threshold=cfg.quick_frame_threshold,
+        min_note_ms=cfg.quick_min_note_ms,
+    )
+    out = {k: round(v, 6) for k, v in losses.items()}
+    out.update({k: round(v, 5) for k, v in dataclasses.asdict(s).items()})
+    return out
+
+
+def train(
+    cfg: TrainConfig,
+    train_set,
+    val_set,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    max_minutes: float | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+    provenance: dict | None = None,
+) -> TrainResult:
+    """Train (or continue training) a BasicAMT; see the module docstring for the files written.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    train_set, val_set : torch Dataset
+        Items are dicts with ``audio`` float32 (clip_samples,), ``onset`` and ``frame`` float32
+        (84, clip_frames) (plus optional ``stem_rolls`` for note references); ``train_set`` may have
+        ``set_epoch(epoch)``. ``val_set`` may be None (no validation).
+    out_dir : path
+        Run folder.
+    resume : bool
+        Continue from ``out_dir/checkpoint.pt`` (error if absent).
+    max_minutes : float or None
+        Wall-clock budget of this call; checkpoint and return when it is reached.
+    max_steps : int or None
+        Stop this call at this global step (the schedule still uses ``cfg.max_steps``).
+    progress : bool
+        Show a tqdm progress bar.
+    provenance : dict or None
+        Extra JSON-able facts stored under ``training`` in the model JSON (e.g. data folders).
+    """
+    import torch
+    from tqdm import tqdm
+
+    from septimbre.model.io import save_model
+    from septimbre.model.losses import transcription_loss
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, int(cfg.threads)))
+    model = _build_model(cfg)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        model.channels_last = True
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() > 1 else no_decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=tuple(cfg.betas),
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    step, epoch, pos = 0, 0, 0
+    ckpt_path = out / CHECKPOINT_NAME
+    if resume:
+        if not ckpt_path.is_file():
+            raise MissingResourceError(f"--resume: no checkpoint at {ckpt_path}")
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        step, epoch, pos = int(ck["step"]), int(ck["epoch"]), int(ck["pos"])
+        torch.set_rng_state(ck["torch_rng"])
+        logger.info("resumed from %s at step %d (epoch %d, item %d)", ckpt_path, step, epoch, pos)
+    else:
+        torch.manual_seed(cfg.seed + 1)
+    (out / "train_config.json").write_text(
+        json.dumps({**dataclasses.asdict(cfg), "provenance": provenance or {}}, indent=2) + "\n"
+    )
+    n_items = len(train_set)
+    if n_items < cfg.batch_size:
+        raise ParameterError(f"training set has {n_items} items, fewer than batch_size {cfg.batch_size}")
+    stop_at = cfg.max_steps if max_steps is None else min(cfg.max_steps, int(max_steps))
+    t_start = time.monotonic()
+    last_ckpt = t_start
+    log_f = open(out / LOG_NAME, "a")
+    last_loss, last_val, stopped_by = float("nan"), None, "max_steps"
+
+    def log(record: dict) -> None:
+        log_f.write(json.dumps(record) + "\n")
+        log_f.flush()
+
+    def checkpoint(complete: bool) -> None:
+        nonlocal last_ckpt
+        _atomic_save(
+            {
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "step": step, "epoch": epoch, "pos": pos, "torch_rng": torch.get_rng_state(),
+                "config": json.dumps(dataclasses.asdict(cfg)),
+            },
+            ckpt_path,
+        )
+        meta = dict(UNTUNED_THRESHOLDS)
+        meta["thresholds_tuned"] = False
+        meta["training"] = {
+            "command": "python -m septimbre.basicamt.train", "config": dataclasses.asdict(cfg),
+            "step": step, "complete": complete, "last_val": last_val, **(provenance or {}),
+        }
+        model_cpu = model.to(memory_format=torch.contiguous_format)
+        save_model(model_cpu, meta, out / MODEL_STEM)
+        if cfg.channels_last:
+            model.to(memory_format=torch.channels_last)
+        last_ckpt = time.monotonic()
+
+    bar = tqdm(total=stop_at, initial=step, desc="basicamt", unit="step", disable=not progress, dynamic_ncols=True)
+    model.train()
+    window: list[float] = []
+    t_step = time.monotonic()
+    try:
+        with _StopFlag() as flag:
+            while step < stop_at:
+                if hasattr(train_set, "set_epoch"):
+                    train_set.set_epoch(epoch)
+                order = epoch_order(n_items, seed=cfg.seed, epoch=epoch)[pos:]
+                n_batches = len(order) // cfg.batch_size
+                if n_batches == 0:
+                    epoch, pos = epoch + 1, 0
+                    continue
+                loader = torch.utils.data.DataLoader(
+                    train_set, batch_size=cfg.batch_size, sampler=order, drop_last=True,
+                    num_workers=cfg.num_workers, collate_fn=_collate,
+                )
+                for batch in loader:
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                        onset_logits, frame_logits = model.logits(batch["audio"])
+                    loss = transcription_loss(onset_logits, frame_logits, batch["onset"], batch["frame"])
+                    opt.zero_grad(set_to_none=True)
+                    loss.total.backward()
+                    if cfg.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    opt.step()
+                    sched.step()
+                    step += 1
+                    pos += cfg.batch_size
+                    last_loss = float(loss.total.detach())
+                    window.append(last_loss)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{last_loss:.4f}")
+                    if step % cfg.log_every_steps == 0 or step == stop_at:
+                        now = time.monotonic()
+                        log({
+                            "kind": "train", "step": step, "epoch": epoch, "lr": sched.get_last_lr()[0],
+                            "loss": sum(window) / len(window), "frame_loss": float(loss.frame),
+                            "onset_loss": float(loss.onset),
+                            "seconds_per_step": (now - t_step) / len(window),
+                            "elapsed_s": round(now - t_start, 1),
+                        })
+                        window, t_step = [], now
+                    if val_set is not None and (step % cfg.val_every_steps == 0 or step == stop_at):
+                        last_val = {"kind": "val", "step": step, **_validate(model, val_set, cfg)}
+                        log(last_val)
+                        bar.write(
+                            f"step {step}: val loss {last_val.get('val_loss', float('nan')):.4f} "
+                            f"note F1 {last_val.get('note_f1', 0):.3f} frame F1 {last_val.get('frame_f1', 0):.3f}"
+                        )
+                    elapsed_min = (time.monotonic() - t_start) / 60
+                    if max_minutes is not None and elapsed_min >= max_minutes:
+                        stopped_by = "time_budget"
+                    if flag.reason is not None:
+                        stopped_by = "signal"
+                    if stopped_by != "max_steps" or step >= stop_at:
+                        break
+                    if (step % cfg.checkpoint_every_steps == 0
+                            or time.monotonic() - last_ckpt >= 60 * cfg.checkpoint_every_minutes):
+                        checkpoint(complete=False)
+                if stopped_by != "max_steps" or step >= stop_at:
+                    break
+                epoch, pos = epoch + 1, 0
+    finally:
+        bar.close()
+        checkpoint(complete=step >= cfg.max_steps)
+        log_f.close()
+    logger.info("stopped at step %d (%s); run folder %s", step, stopped_by, out)
+    return TrainResult(step, step >= cfg.max_steps, stopped_by, last_loss, last_val, out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m septimbre.basicamt.train",
+        description="Train BasicAMT from rendered splits (python -m septimbre.data build ...).",
+    )
+    parser.add_argument("--config", required=True, help="training config JSON (basicamt/configs/train.json)")
+    parser.add_argument("--data", required=True, help="training split folder (manifest.jsonl + examples/)")
+    parser.add_argument("--val", help="validation split folder (quick metrics); omit to skip validation")
+    parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this call (checkpoint, then exit)")
+    parser.add_argument("--max-steps", type=int, help="stop this call at this step (schedule unchanged)")
+    parser.add_argument("--threads", type=int, help="override the config's torch threads")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        require("torch", "train")
+        cfg = TrainConfig.load(args.config)
+        if args.threads:
+            cfg = dataclasses.replace(cfg, threads=args.threads)
+        from septimbre.data.dataset import RenderedDataset
+
+        train_set = RenderedDataset(args.data, clip_seconds=cfg.clip_seconds, seed=cfg.seed)
+        val_set = (
+            RenderedDataset(args.val, clip_seconds=cfg.val_clip_seconds, seed=cfg.seed + 7) if args.val else None
+        )
+        provenance = {"data": str(args.data), "val": str(args.val) if args.val else None,
+                      "config_file": str(args.config)}
+        result = train(
+            cfg, train_set, val_set, args.out, resume=args.resume, max_minutes=args.max_minutes,
+            max_steps=args.max_steps, progress=not args.no_progress, provenance=provenance,
+        )
+    except SeptimbreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    state = "complete" if result.complete else f"stopped ({result.stopped_by}); continue with --resume"
+    print(f"step {result.step}: {state}. model: {result.out_dir / MODEL_STEM}.{{pt,json}}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

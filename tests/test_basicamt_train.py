@@ -1,0 +1,92 @@
+"""BasicAMT training loop on the tiny synthetic tone dataset: learns, resumes exactly, config file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from septimbre.basicamt.synthetic import ToneDataset  # noqa: E402
+from septimbre.basicamt.train import TrainConfig, lr_factor, train  # noqa: E402
+from septimbre.basicamt.validation import collect, rolls_to_notes  # noqa: E402
+from septimbre.model.io import load_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"early_channels": 4, "neck_channels": 4, "onset_channels": 4}
+
+
+def tiny_config(**kw) -> TrainConfig:
+    base = dict(
+        model=TINY, batch_size=4, max_steps=30, lr=1e-2, warmup_steps=3, threads=1, num_workers=0,
+        log_every_steps=5, val_every_steps=1000, checkpoint_every_steps=1000, seed=3,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_committed_config_loads_and_typos_are_rejected():
+    cfg = TrainConfig.load(ROOT / "basicamt" / "configs" / "train.json")
+    assert cfg.bf16 and cfg.channels_last and cfg.num_workers <= 1
+    with pytest.raises(Exception):
+        TrainConfig.from_dict({"learning_rate": 1.0})
+
+
+def test_lr_schedule_warms_up_then_decays_to_floor():
+    cfg = TrainConfig(max_steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    f = [lr_factor(s, cfg) for s in range(101)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(f[10:], f[11:]))
+    assert f[100] == pytest.approx(0.1)
+
+
+def test_tiny_training_run_reduces_validation_loss(tmp_path):
+    cfg = tiny_config()
+    val = ToneDataset(8, clip_seconds=1.0, seed=99)
+    from septimbre.basicamt.train import _build_model
+
+    torch.set_num_threads(1)
+    _, before = collect(_build_model(cfg), val)
+    result = train(cfg, ToneDataset(48, clip_seconds=1.0, seed=0), val, tmp_path, progress=False)
+    assert result.complete and result.step == cfg.max_steps
+    after = result.last_val
+    assert after["val_loss"] < 0.5 * before["val_loss"]
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in log].count("val") == 1 and log[-1]["step"] == cfg.max_steps
+    model, desc = load_model(tmp_path / "basicamt")
+    assert desc["training"]["complete"] and desc["training"]["step"] == cfg.max_steps
+    assert {"onset_threshold", "frame_threshold", "min_note_ms"} <= set(desc)
+
+
+def test_resume_continues_exactly(tmp_path):
+    cfg = tiny_config(max_steps=8)
+
+    def data():
+        return ToneDataset(10, clip_seconds=0.5, seed=1)  # 2 batches per epoch: resume crosses epochs
+
+    train(cfg, data(), None, tmp_path / "straight", progress=False)
+    first = train(cfg, data(), None, tmp_path / "resumed", progress=False, max_steps=3)
+    assert not first.complete
+    train(cfg, data(), None, tmp_path / "resumed", progress=False, resume=True)
+    a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    assert (a["step"], a["epoch"], a["pos"]) == (b["step"], b["epoch"], b["pos"])
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
+
+
+def test_rolls_to_notes_keeps_same_pitch_notes_of_two_instruments():
+    import numpy as np
+
+    rolls = np.zeros((2, 84, 20), np.uint8)
+    rolls[0, 10, 2:8] = 1
+    rolls[0, 10, 2] = 2  # instrument 0: note at frames 2..8
+    rolls[1, 10, 5:12] = 1
+    rolls[1, 10, 5] = 2  # instrument 1: same pitch, overlapping, frames 5..12
+    rolls[0, 10, 8:10] = 1  # instrument 0 sustains on: same note, now frames 2..10
+    notes = rolls_to_notes(rolls)
+    assert len(notes) == 2
+    assert sorted(notes[:, 2].tolist()) == [34.0, 34.0]
+    assert sorted(np.round(notes[:, 1] * 22050 / 256).tolist()) == [10.0, 12.0]
