@@ -5,6 +5,8 @@ file once untimed (warm-up), then times every file in process, file -> notes (->
 septimbre, which runs with its default ``separate=True``). Reported per process:
 
 - **RTF** (real-time factor) = total processing seconds / total audio seconds (lower is faster);
+- **CPU RTF** = the process's CPU seconds (user + system, all threads) / audio seconds: with one
+  thread it stays close to the RTF of an idle machine when other work shares the cores;
 - **peak RSS** = the process's ``resource.getrusage`` ``ru_maxrss`` (whole process lifetime:
   imports, model, every file), which is why each measurement gets its own process;
 - **load** = model loading seconds (not in the RTF).
@@ -37,6 +39,7 @@ class BenchRow:
     threads: int
     audio_s: float = 0.0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     load_s: float = 0.0
     maxrss_bytes: int = 0
     error: str | None = None
@@ -46,11 +49,17 @@ class BenchRow:
         """Processing time / audio time."""
         return self.seconds / self.audio_s if self.audio_s else float("nan")
 
+    @property
+    def cpu_rtf(self) -> float:
+        """CPU time (all threads) / audio time: less sensitive than RTF to other load on the machine."""
+        return self.cpu_seconds / self.audio_s if self.audio_s else float("nan")
+
     @classmethod
     def from_run(cls, run: SystemRun, *, name: str | None = None) -> "BenchRow":
         return cls(
             system=name or run.system, threads=run.threads,
             audio_s=sum(f.audio_s for f in run.files), seconds=sum(f.seconds for f in run.files),
+            cpu_seconds=sum(f.cpu_seconds for f in run.files),
             load_s=run.load_s, maxrss_bytes=run.maxrss_bytes,
         )
 
@@ -113,13 +122,13 @@ def run_benchmark(
 
 def format_bench_table(rows: Sequence[BenchRow], sizes: Sequence[dict[str, Any]] = ()) -> str:
     """Plain-text tables: timing rows, then model sizes."""
-    header = ["system", "threads", "audio s", "time s", "RTF", "peak RSS MB", "load s"]
+    header = ["system", "threads", "audio s", "time s", "RTF", "CPU RTF", "peak RSS MB", "load s"]
     body = []
     for r in rows:
         if r.error:
             body.append([r.system, str(r.threads), f"FAILED: {r.error}"])
         else:
-            body.append([r.system, str(r.threads), f"{r.audio_s:.1f}", f"{r.seconds:.2f}", f"{r.rtf:.4f}",
+            body.append([r.system, str(r.threads), f"{r.audio_s:.1f}", f"{r.seconds:.2f}", f"{r.rtf:.4f}", f"{r.cpu_rtf:.4f}",
                          f"{r.maxrss_bytes / 2**20:.0f}", f"{r.load_s:.2f}"])
     lines = [_align([header] + body)]
     if sizes:
@@ -140,5 +149,5 @@ def _align(rows: list[list[str]]) -> str:
             out.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2]]))
         else:
             out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
-    out.insert(1, "-" * max(len(x) for x in out))
+    out.insert(1, "-" * len(out[0]))
     return "\n".join(out)

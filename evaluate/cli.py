@@ -122,7 +122,7 @@ def _benchmark(args) -> int:
     sizes = model_sizes()
     print(format_bench_table(rows, sizes))
     if args.out:
-        doc = {"files": [str(f) for f in files], "rows": [asdict(r) | {"rtf": r.rtf} for r in rows], "sizes": sizes}
+        doc = {"files": [str(f) for f in files], "rows": [asdict(r) | {"rtf": r.rtf, "cpu_rtf": r.cpu_rtf} for r in rows], "sizes": sizes}
         args.out.write_text(json.dumps(doc, indent=1))
         print(f"wrote {args.out}")
     return 1 if any(r.error for r in rows) else 0

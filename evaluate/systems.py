@@ -125,11 +125,12 @@ def setup_peer(name: str, *, root: Path | None = None, force: bool = False) -> P
 
 @dataclass(frozen=True)
 class FileRun:
-    """One file transcribed by one system: notes as (start_s, end_s, pitch) and the time it took."""
+    """One file transcribed by one system: notes as (start_s, end_s, pitch), wall and CPU seconds."""
 
     path: str
     audio_s: float
     seconds: float
+    cpu_seconds: float
     notes: tuple[tuple[float, float, int], ...]
 
 
@@ -177,6 +178,7 @@ def parse_runner_output(doc: dict) -> SystemRun:
     files = tuple(
         FileRun(
             path=f["path"], audio_s=float(f["audio_s"]), seconds=float(f["seconds"]),
+            cpu_seconds=float(f.get("cpu_seconds", "nan")),
             notes=tuple((float(s), float(e), int(p)) for s, e, p in f["notes"]),
         )
         for f in doc["files"]

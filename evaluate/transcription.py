@@ -141,5 +141,5 @@ def format_table(results: Sequence[SetResult], *, per_piece_sets: Sequence[str] 
         if len(r) == 4 and r[3].startswith("FAILED"):
             cells = [c.ljust(widths[i]) for i, c in enumerate(r[:3])] + [r[3]]
         lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "-" * max(len(line) for line in lines))
+    lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)

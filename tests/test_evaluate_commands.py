@@ -100,6 +100,7 @@ def test_runner_protocol_round_trip(tmp_path):
     row = BenchRow.from_run(run)
     assert row.audio_s == pytest.approx(0.75, abs=2 / SAMPLE_RATE)
     assert row.rtf == pytest.approx(row.seconds / row.audio_s)
+    assert 0 <= run.files[0].cpu_seconds and row.cpu_rtf == pytest.approx(row.cpu_seconds / row.audio_s)
 
 
 def test_peak_rss_reading_sees_a_large_allocation():
@@ -130,14 +131,15 @@ def test_missing_peer_fails_clearly(tmp_path):
 
 
 def test_bench_table_and_sizes(tmp_path):
-    rows = [BenchRow("septimbre", 1, audio_s=100.0, seconds=0.5, load_s=0.1, maxrss_bytes=150 * 2**20),
+    rows = [BenchRow("septimbre", 1, audio_s=100.0, seconds=0.5, cpu_seconds=0.25, load_s=0.1,
+                     maxrss_bytes=150 * 2**20),
             BenchRow("basic-pitch", 2, error="not installed")]
     (tmp_path / "m.onnx").write_bytes(b"\0" * 1234)
     (tmp_path / "m.json").write_text(json.dumps({"model": {"n_parameters": 19000}}))
     sizes = model_sizes(tmp_path)
     assert sizes == [{"model": "m", "onnx_bytes": 1234, "parameters": 19000}]
     text = format_bench_table(rows, sizes)
-    assert "0.0050" in text and "150" in text and "FAILED: not installed" in text and "19000" in text
+    assert "0.0050" in text and "0.0025" in text and "150" in text and "FAILED: not installed" in text and "19000" in text
     assert _find_param_count({"a": {"parameter_count": 7}}) == 7 and _find_param_count({"x": 1}) is None
 
 

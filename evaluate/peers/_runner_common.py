@@ -8,7 +8,8 @@ or septimbre's Python) and is started by ``septimbre.evaluate`` as a subprocess:
 It loads the model once, optionally transcribes the first file once untimed (warm-up), then
 transcribes every file, timing each one in process (file -> notes), and writes one JSON document:
 ``{"system", "version", "threads", "load_s", "warmup_s", "maxrss_bytes",
-"files": [{"path", "audio_s", "seconds", "notes": [[start_s, end_s, midi_pitch], ...]}]}``.
+"files": [{"path", "audio_s", "seconds", "cpu_seconds", "notes": [[start_s, end_s, midi_pitch], ...]}]}``
+(``seconds`` wall-clock, ``cpu_seconds`` this process's user + system CPU time, all threads).
 ``maxrss_bytes`` is this process's peak resident set size (see :func:`peak_rss_bytes`), so one
 subprocess per measurement keeps it honest. Library output is sent to stderr: stdout stays clean.
 """
@@ -88,10 +89,11 @@ def main(
             warmup_s = time.perf_counter() - began
         files = []
         for path in args.audio:
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             notes = _clean(transcribe(model, path))
-            seconds = time.perf_counter() - began
-            files.append({"path": path, "audio_s": audio_seconds(path), "seconds": seconds, "notes": notes})
+            seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
+            files.append({"path": path, "audio_s": audio_seconds(path), "seconds": seconds,
+                          "cpu_seconds": cpu_seconds, "notes": notes})
             print(f"{system}: {os.path.basename(path)} {seconds:.2f} s, {len(notes)} notes", file=sys.stderr)
     doc = {
         "system": system,
