@@ -123,7 +123,8 @@ def synthetic_examples(root: Path) -> list[Path]:
         for line in manifest.read_text().splitlines():
             if not line.strip():
                 continue
-            paths.append(root / "examples" / f"{int(json.loads(line)['index']):06d}.npz")
+            entry = json.loads(line)
+            paths.append(root / (entry.get("file") or f"examples/{int(entry['index']):06d}.npz"))
     else:
         paths = sorted((root / "examples").glob("*.npz"))
     if not paths:
