@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from septimbre.evaluate.systems import OURS, SystemFailed, SystemRun, run_system
 from septimbre.utils.errors import ParameterError
@@ -55,7 +56,7 @@ class BenchRow:
         return self.cpu_seconds / self.audio_s if self.audio_s else float("nan")
 
     @classmethod
-    def from_run(cls, run: SystemRun, *, name: str | None = None) -> "BenchRow":
+    def from_run(cls, run: SystemRun, *, name: str | None = None) -> BenchRow:
         return cls(
             system=name or run.system, threads=run.threads,
             audio_s=sum(f.audio_s for f in run.files), seconds=sum(f.seconds for f in run.files),
@@ -70,7 +71,7 @@ def _find_param_count(doc: Any) -> int | None:
         for key, value in doc.items():
             k = key.lower()
             if isinstance(value, int) and not isinstance(value, bool) and "param" in k and (
-                "count" in k or k.startswith("n_") or k.startswith("num") or k in ("parameters", "params")
+                "count" in k or k.startswith(("n_", "num")) or k in ("parameters", "params")
             ):
                 return value
         for value in doc.values():

@@ -19,9 +19,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 from septimbre.evaluate.references import SET_NAMES, default_trios_dir
 from septimbre.evaluate.systems import OURS, PEERS
@@ -92,14 +92,20 @@ def _setup_peers(args) -> int:
 def _transcription(args) -> int:
     from septimbre.evaluate.transcription import evaluate_sets, format_table
 
+    trios_dir = args.trios or default_trios_dir()
     sets = args.sets
     if sets is None:
-        sets = ["trios"] + [n for n, d in (("synthetic-val", args.synthetic), ("unseen", args.unseen)) if d]
+        sets = (["trios"] if args.trios or trios_dir.is_dir() else []) + [
+            n for n, d in (("synthetic-val", args.synthetic), ("unseen", args.unseen)) if d
+        ]
+        if not sets:
+            raise SeptimbreError(f"no set to evaluate: no TRIOS folder at {trios_dir}; pass --trios, "
+                                 "--synthetic or --unseen")
     systems = ([] if args.no_ours else [OURS]) + args.peers
     if not systems:
         raise SeptimbreError("no system to evaluate")
     results = evaluate_sets(
-        sets, systems, trios_dir=args.trios or default_trios_dir(),
+        sets, systems, trios_dir=trios_dir,
         synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit,
     )
     print(format_table(results))

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
-
 from septimbre.utils.constants import midi_to_hz
 from septimbre.utils.errors import ParameterError, require
 
@@ -177,7 +177,7 @@ class Scores:
         """Share of false positives that are harmonic ghosts of a sounding reference note."""
         return _ratio(self.n_ghost, self.n_fp)
 
-    def __add__(self, other: "Scores") -> "Scores":
+    def __add__(self, other: Scores) -> Scores:
         return Scores(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
     def to_dict(self) -> dict[str, float]:
@@ -253,7 +253,7 @@ def notes_to_grid(notes: Any, *, n_steps: int, step_s: float = FRAME_STEP_S) -> 
 
 def _grid_length(*note_arrays: np.ndarray, step_s: float) -> int:
     end = max((float(a[:, 1].max()) for a in note_arrays if len(a)), default=0.0)
-    return int(math.ceil(end / step_s)) + 1
+    return math.ceil(end / step_s) + 1
 
 
 def frame_prf(ref: Any, est: Any, *, step_s: float = FRAME_STEP_S) -> tuple[float, float, float]:

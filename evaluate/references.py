@@ -15,12 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
-
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, SAMPLE_RATE
 from septimbre.utils.errors import MissingResourceError, ParameterError
 
@@ -108,7 +107,7 @@ def roll_to_notes(rolls: np.ndarray) -> np.ndarray:
     nxt_active = np.concatenate([active[:, 1:], np.zeros((len(flat), 1), bool)], axis=1)
     ends = active & (~nxt_active | nxt_start)
     s_row, s_col = np.nonzero(starts)
-    e_row, e_col = np.nonzero(ends)  # row-major order pairs each start with its end
+    _e_row, e_col = np.nonzero(ends)  # row-major order pairs each start with its end
     pitch = (s_row % n_pitch) + MIDI_MIN
     out = np.stack([s_col / FRAME_RATE, (e_col + 1) / FRAME_RATE, pitch], axis=1).astype(np.float64)
     return out[np.lexsort((out[:, 2], out[:, 0]))] if len(out) else out.reshape(0, 3)

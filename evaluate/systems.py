@@ -15,9 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError
 
@@ -223,7 +223,7 @@ def run_system(
         logger.info("running %s", " ".join(cmd))
         try:
             proc = subprocess.run(
-                cmd, env=thread_env(threads), capture_output=True, text=True, timeout=timeout_s
+                cmd, env=thread_env(threads), capture_output=True, text=True, timeout=timeout_s, check=False
             )
         except subprocess.TimeoutExpired as exc:
             raise SystemFailed(f"{system}: timed out after {timeout_s} s") from exc

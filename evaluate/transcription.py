@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.references import Piece, synthetic_pieces, trios_pieces

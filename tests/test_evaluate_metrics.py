@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from septimbre.evaluate import metrics as M
 from septimbre.utils.errors import ParameterError
 

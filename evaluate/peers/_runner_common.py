@@ -23,7 +23,8 @@ import os
 import resource
 import sys
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def peak_rss_bytes() -> int:
@@ -53,7 +54,7 @@ def audio_seconds(path: str) -> float:
 
 
 def _clean(notes: Iterable[Any]) -> list[list[float]]:
-    return [[float(s), float(e), int(round(float(p)))] for s, e, p in notes]
+    return [[float(s), float(e), round(float(p))] for s, e, p in notes]
 
 
 def main(

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 logging.disable(logging.WARNING)  # basic-pitch warns at import that TensorFlow/TFLite are absent
 
-from _runner_common import main  # noqa: E402
+from _runner_common import main
 
 
 def load(args):

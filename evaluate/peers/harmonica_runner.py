@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runner_common import main  # noqa: E402
+from _runner_common import main
 
 MODEL_SIZE = "small"
 

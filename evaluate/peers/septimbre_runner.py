@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _runner_common import main  # noqa: E402
+from _runner_common import main
 
 #: Names a Transcriber may give its thread-count option, most likely first.
 THREAD_OPTIONS = ("threads", "n_threads", "num_threads", "intra_op_num_threads")
