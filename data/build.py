@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.data.config import DataConfig
 from septimbre.data.example import example_duration, make_example
 from septimbre.utils.errors import ParameterError

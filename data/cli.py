@@ -68,7 +68,6 @@ def _cmd_summary(args) -> int:
 
 def _cmd_render_example(args) -> int:
     import soundfile as sf
-
     from septimbre.data.build import example_path, read_manifest
     from septimbre.data.plot import plot_rolls
     from septimbre.utils.constants import SAMPLE_RATE
@@ -99,6 +98,23 @@ def _cmd_held_out(args) -> int:
     return 0
 
 
+def _cmd_audit(args) -> int:
+    from septimbre.data.audit import audit_program
+    from septimbre.data.config import DataConfig
+
+    config = DataConfig.from_json(args.config)
+    bad = 0
+    for key, spec in sorted(config.soundfonts.items()):
+        for prog in spec["programs"]:
+            checks = audit_program(key, prog)
+            if checks is None or not all(c.ok for c in checks):
+                bad += 1
+                print(f"{key} program {prog}: " + ("missing preset" if checks is None else
+                      ", ".join(f"{c.pitch}:{c.level_db}dB/{c.harmonic_share:.2f}" for c in checks)))
+    print(f"{bad} program(s) with a failing note")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m septimbre.data``."""
     ap = argparse.ArgumentParser(prog="python -m septimbre.data", description=__doc__)
@@ -118,10 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True, help="output prefix")
     h = sub.add_parser("find-held-out-melodies", help="list corpus files harmonising held-out melodies")
     h.add_argument("--collection", default="bach")
+    a = sub.add_parser("audit-soundfonts", help="render each configured program at its range ends and check it")
+    a.add_argument("--config", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return {"build": _cmd_build, "summary": _cmd_summary, "render-example": _cmd_render_example,
-            "find-held-out-melodies": _cmd_held_out}[args.cmd](args)
+            "find-held-out-melodies": _cmd_held_out, "audit-soundfonts": _cmd_audit}[args.cmd](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

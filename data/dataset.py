@@ -6,17 +6,19 @@ Each item is a random crop of one example, aligned to a hop boundary, so that au
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.data.build import example_path, read_manifest
 from septimbre.data.config import MAX_INSTRUMENTS
+from septimbre.data.corpus import is_held_out
 from septimbre.data.targets import ONSET, SUSTAIN
 from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
 from septimbre.utils.errors import ParameterError, require
 
 torch = require("torch", "train")
+log = logging.getLogger(__name__)
 
 #: Default crop length, seconds (rounded to whole hops).
 DEFAULT_CLIP_SECONDS = 4.0
@@ -50,7 +52,12 @@ class RenderedDataset(torch.utils.data.Dataset):
     def __init__(self, root: str | Path, *, clip_seconds: float = DEFAULT_CLIP_SECONDS, seed: int = 0,
                  max_instruments: int = MAX_INSTRUMENTS, return_stems: bool = False) -> None:
         self.root = Path(root)
-        self.records = read_manifest(self.root)
+        records = read_manifest(self.root)
+        # Safety net for splits built by older code: never serve held-out score material.
+        self.records = [r for r in records if not (r.get("score") and is_held_out(r["score"]))]
+        if len(self.records) < len(records):
+            log.warning("%s: skipped %d example(s) made from held-out chorale melodies",
+                        root, len(records) - len(self.records))
         if not self.records:
             raise ParameterError(f"{root} holds no examples")
         self.clip_frames = max(1, int(round(clip_seconds * SAMPLE_RATE / HOP_LENGTH)))

@@ -13,10 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from septimbre.data import corpus as corpus_mod
 from septimbre.data.config import DataConfig
-from septimbre.data.notes import DOUBLING_INTERVALS, ScoreNote, fit_to_range, random_line, sanitize, transpose_notes
+from septimbre.data.notes import (
+    DOUBLING_INTERVALS,
+    ScoreNote,
+    fit_to_range,
+    random_line,
+    sanitize,
+    transpose_notes,
+)
 from septimbre.data.performance import control_curves, humanize
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-
 from septimbre.data.notes import ScoreNote
 
 #: Pitch-bend range set explicitly on every channel (RPN 0), semitones.

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.data.programs import GM_PROGRAMS
 from septimbre.data.targets import ONSET
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN

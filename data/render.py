@@ -15,7 +15,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.data.notes import ScoreNote
 from septimbre.data.performance import BEND_RANGE_SEMITONES, ControlEvent
 from septimbre.utils.constants import SAMPLE_RATE

@@ -7,7 +7,6 @@ SAMPLE_RATE, shape (samples,) or (n_inst, samples).
 from __future__ import annotations
 
 import numpy as np
-
 from septimbre.utils.constants import SAMPLE_RATE
 
 #: Pivot frequency of the EQ tilt, Hz (gain 0 dB there).

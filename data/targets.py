@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-
 from septimbre.utils.constants import FRAME_RATE, MIDI_MAX, MIDI_MIN, N_PITCHES
 
 SILENT, SUSTAIN, ONSET = 0, 1, 2

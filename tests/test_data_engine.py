@@ -8,13 +8,21 @@ import json
 
 import numpy as np
 import pytest
-
 from septimbre.data.config import DataConfig
 from septimbre.data.notes import ScoreNote, random_line, sanitize
 from septimbre.data.performance import BEND_RANGE_SEMITONES, MAX_BEND_CENTS, control_curves
 from septimbre.data.soundfonts import SOUNDFONTS, find_soundfont
 from septimbre.data.targets import ONSET, SUSTAIN, notes_to_roll, roll_to_notes
-from septimbre.utils.constants import FRAME_RATE, HOP_LENGTH, MIDI_MAX, MIDI_MIN, N_PITCHES, SAMPLE_RATE, midi_to_hz, n_frames
+from septimbre.utils.constants import (
+    FRAME_RATE,
+    HOP_LENGTH,
+    MIDI_MAX,
+    MIDI_MIN,
+    N_PITCHES,
+    SAMPLE_RATE,
+    midi_to_hz,
+    n_frames,
+)
 from septimbre.utils.errors import MissingResourceError
 
 fluidsynth = pytest.importorskip("fluidsynth", reason="pyfluidsynth (septimbre[train]) not installed")
@@ -205,3 +213,17 @@ def test_build_then_dataset_crops_are_aligned(tmp_path):
     assert len(starts) == 1  # crops are reproducible within an epoch
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
     assert batch["stem_rolls"].shape == (2, 4, N_PITCHES, ds.clip_frames)
+
+
+def test_dataset_skips_examples_made_from_held_out_melodies(tmp_path):
+    pytest.importorskip("torch")
+    from septimbre.data.build import build
+    from septimbre.data.dataset import RenderedDataset
+
+    build(tiny_config(), tmp_path, hours=3.0 / 3600, workers=1, progress=False)
+    manifest = tmp_path / "manifest.jsonl"
+    recs = [json.loads(line) for line in manifest.read_text().splitlines()]
+    recs[0]["score"] = "bach/bwv257.mxl"  # a re-harmonisation of held-out bwv256's melody
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ds = RenderedDataset(tmp_path, clip_seconds=0.5)
+    assert len(ds) == len(recs) - 1 and recs[0]["index"] not in {r["index"] for r in ds.records}
