@@ -100,9 +100,12 @@ def model_sizes(folder: Path | None = None) -> list[dict[str, Any]]:
 
 def run_benchmark(
     files: Sequence[str | Path], *, threads: Sequence[int] = (1, 2), peers: Sequence[str] = ("basic-pitch",),
-    include_ours: bool = True,
+    include_ours: bool = True, ours_model: str | Path | None = None,
 ) -> list[BenchRow]:
-    """Time every system at every thread count on ``files`` (one subprocess per measurement)."""
+    """Time every system at every thread count on ``files`` (one subprocess per measurement).
+
+    septimbre runs its whole pipeline (``separate=True``) with the shipped model, or ``ours_model``.
+    """
     if not files:
         raise ParameterError("no files to benchmark")
     if any(t < 1 for t in threads):
@@ -112,7 +115,8 @@ def run_benchmark(
     for system in systems:
         for t in threads:
             try:
-                run = run_system(system, files, threads=t, warmup=True)
+                extra = ["--model", str(ours_model)] if system == OURS and ours_model is not None else []
+                run = run_system(system, files, threads=t, warmup=True, extra_args=extra)
             except SystemFailed as exc:
                 logger.error("%s", exc)
                 rows.append(BenchRow(system=system, threads=t, error=str(exc)))

@@ -5,9 +5,9 @@ Commands::
     python -m septimbre.evaluate setup-peers [--peers basic-pitch,harmonica] [--force]
     python -m septimbre.evaluate transcription [--sets trios,synthetic-val,unseen]
         [--peers basic-pitch,harmonica] [--no-ours] [--trios DIR] [--synthetic DIR] [--unseen DIR]
-        [--limit N] [--out results.json]
+        [--limit N] [--model X.onnx] [--out results.json]
     python -m septimbre.evaluate benchmark [FILES ...] [--threads 1 2] [--peers basic-pitch]
-        [--no-ours] [--out bench.json]
+        [--no-ours] [--model X.onnx] [--out bench.json]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
     tr.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
     tr.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
+    tr.add_argument("--model", type=Path, default=None,
+                    help="septimbre: this .onnx (thresholds from the .json beside it) instead of the shipped one")
     tr.add_argument("--out", type=Path, default=None, help="write all counts and scores as JSON")
 
     bench = sub.add_parser("benchmark", parents=[common], help="real-time factor, peak RSS, model sizes")
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     bench.add_argument("--peers", type=_peer_list, default=["basic-pitch"], help="comma-separated ('' for none)")
     bench.add_argument("--no-ours", action="store_true")
+    bench.add_argument("--model", type=Path, default=None, help="septimbre: this .onnx instead of the shipped one")
     bench.add_argument("--trios", type=Path, default=None)
     bench.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
     return parser
@@ -106,7 +109,7 @@ def _transcription(args) -> int:
         raise SeptimbreError("no system to evaluate")
     results = evaluate_sets(
         sets, systems, trios_dir=trios_dir,
-        synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit,
+        synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit, ours_model=args.model,
     )
     print(format_table(results))
     if args.out:
@@ -124,8 +127,9 @@ def _benchmark(args) -> int:
         files = sorted(root.glob("*/mix.flac"))
         if not files:
             raise SeptimbreError(f"no files given and no TRIOS mixes in {root}")
-    rows = run_benchmark(files, threads=args.threads, peers=args.peers, include_ours=not args.no_ours)
-    sizes = model_sizes()
+    rows = run_benchmark(files, threads=args.threads, peers=args.peers, include_ours=not args.no_ours,
+                         ours_model=args.model)
+    sizes = model_sizes(args.model.parent if args.model else None)
     print(format_bench_table(rows, sizes))
     if args.out:
         doc = {"files": [str(f) for f in files], "rows": [asdict(r) | {"rtf": r.rtf, "cpu_rtf": r.cpu_rtf} for r in rows], "sizes": sizes}

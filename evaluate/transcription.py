@@ -57,15 +57,23 @@ class SetResult:
 
 
 def evaluate_set(
-    name: str, pieces: Sequence[Piece], systems: Sequence[str], *, ours_separate: bool = False
+    name: str, pieces: Sequence[Piece], systems: Sequence[str], *, ours_separate: bool = False,
+    ours_model: str | Path | None = None,
 ) -> SetResult:
-    """Run every system on the pieces' audio and score it."""
+    """Run every system on the pieces' audio and score it.
+
+    septimbre runs with ``separate=ours_separate`` and the shipped model unless ``ours_model`` names
+    another ``.onnx`` file (thresholds from the ``.json`` beside it).
+    """
     if not pieces:
         raise ParameterError(f"set {name!r} has no piece")
     result = SetResult(name=name, pieces=[p.name for p in pieces])
     paths = [str(p.audio_path) for p in pieces]
     for system in systems:
-        extra = ["--no-separate"] if system == OURS and not ours_separate else []
+        extra: list[str] = []
+        if system == OURS:
+            extra += [] if ours_separate else ["--no-separate"]
+            extra += [] if ours_model is None else ["--model", str(ours_model)]
         try:
             run = run_system(system, paths, extra_args=extra)
         except SystemFailed as exc:
@@ -88,6 +96,7 @@ def evaluate_sets(
     synthetic_dir: Path | None = None,
     unseen_dir: Path | None = None,
     limit: int | None = None,
+    ours_model: str | Path | None = None,
 ) -> list[SetResult]:
     """Evaluate ``systems`` on each named set ("trios", "synthetic-val", "unseen")."""
     results = []
@@ -105,7 +114,7 @@ def evaluate_sets(
             else:
                 raise ParameterError(f"unknown set {name!r}")
             logger.info("%s: %d pieces", name, len(pieces))
-            results.append(evaluate_set(name, pieces, systems))
+            results.append(evaluate_set(name, pieces, systems, ours_model=ours_model))
     return results
 
 

@@ -20,6 +20,7 @@ THREAD_OPTIONS = ("threads", "n_threads", "num_threads", "intra_op_num_threads")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--no-separate", action="store_true", help="one track (separate=False)")
+    parser.add_argument("--model", default=None, help="an .onnx file instead of the shipped model")
 
 
 def _fail(message: str) -> None:
@@ -33,7 +34,7 @@ def load(args):
     transcriber_cls = getattr(septimbre, "Transcriber", None)
     if transcriber_cls is None:
         _fail("septimbre.Transcriber is not available in this checkout")
-    kwargs = {}
+    kwargs = {} if args.model is None else {"model": args.model}
     if args.threads:
         params = inspect.signature(transcriber_cls).parameters
         name = next((n for n in THREAD_OPTIONS if n in params), None)
