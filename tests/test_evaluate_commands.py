@@ -175,6 +175,7 @@ def test_septimbre_path_end_to_end_with_the_test_double(tmp_path, capsys):
     pytest.importorskip("onnx")
     pretty_midi = pytest.importorskip("pretty_midi")
     from septimbre.evaluate.cli import main
+
     from septimbre.testing import build_test_double, write_test_config
 
     model = build_test_double(tmp_path / "double" / "basicamt.onnx")
