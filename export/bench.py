@@ -40,6 +40,9 @@ class Timing:
         Length of the timed input, seconds.
     runs_s : tuple of float
         Wall time of each timed run, seconds (after one warm-up).
+    cpu_s : tuple of float
+        Process CPU time of each run, seconds (all threads). On one thread it is close to the
+        wall time of an otherwise idle machine: the figure to trust when other jobs share the cores.
     rtf : float
         Median run time / audio time.
     s_per_min : float
@@ -49,6 +52,7 @@ class Timing:
     threads: int
     audio_s: float
     runs_s: tuple
+    cpu_s: tuple
     rtf: float
     s_per_min: float
 
@@ -71,13 +75,17 @@ def time_onnx(path: str | Path, *, seconds: float = 60.0, threads: int = 1, repe
     session = onnx_session(path, threads=threads)
     audio = test_signal(seconds)
     session.run(None, {INPUT_NAME: audio[..., : min(audio.shape[-1], 10 * EXPORT_SAMPLE_RATE)]})
-    runs = []
+    runs, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         session.run(None, {INPUT_NAME: audio})
         runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     med = statistics.median(runs)
-    return Timing(threads=threads, audio_s=seconds, runs_s=tuple(runs), rtf=med / seconds, s_per_min=60 * med / seconds)
+    return Timing(
+        threads=threads, audio_s=seconds, runs_s=tuple(runs), cpu_s=tuple(cpu), rtf=med / seconds,
+        s_per_min=60 * med / seconds,
+    )
 
 
 def profile_ops(path: str | Path, *, seconds: float = 20.0, threads: int = 1, top: int = 10) -> dict:

@@ -65,6 +65,20 @@ def test_exported_model_runs_in_onnxruntime_web():
             assert abs(case["outputs"][name]["max"] - 1.0) <= 1e-5, (case["name"], name)
 
 
+def test_node_bench_mode_reports_seconds_per_minute():
+    _node()
+    sys.path.insert(0, str(HERE))
+    from test_export_onnx import exported_test_model
+
+    _, path, _ = exported_test_model()
+    rc, report = _run(path, "--bench", "--seconds", "1", "--repeats", "1")
+    assert rc == 0, report
+    bench = report["bench"]
+    assert bench["audio_seconds"] == 1 and len(bench["seconds"]) == 1
+    assert 0 < bench["seconds_per_minute_min"] == pytest.approx(60 * bench["seconds"][0])
+    assert bench["cpu_seconds_per_minute_min"] > 0
+
+
 def _unnormalised_graph(path: Path) -> None:
     """A graph with the right names and shapes whose ``onset`` is NOT max-normalised."""
     onnx = pytest.importorskip("onnx")
