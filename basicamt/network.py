@@ -96,7 +96,8 @@ class BasicAMT(nn.Module):
         with torch.autocast("cpu", enabled=False):
             power = self.cqt.power(audio.float())  # (B, 288, n)
             ratio = self.energy.log_ratio(power.unsqueeze(1))  # (B, 1, 288, n)
-            return self.energy.affine(self.stacking(ratio))
+            # affine map on the padded 288-bin map, then the 8 shifted slices (same as affine after)
+            return self.stacking.gather(self.energy.affine(self.stacking.pad(ratio)))
 
     def logits(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Onset and frame logits, each ``(batch, 84, ceil(samples / HOP_LENGTH))``.

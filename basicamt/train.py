@@ -365,8 +365,8 @@ def train(
                         now = time.monotonic()
                         log({
                             "kind": "train", "step": step, "epoch": epoch, "lr": sched.get_last_lr()[0],
-                            "loss": sum(window) / len(window), "frame_loss": float(loss.frame),
-                            "onset_loss": float(loss.onset),
+                            "loss": sum(window) / len(window), "frame_loss": float(loss.frame.detach()),
+                            "onset_loss": float(loss.onset.detach()),
                             "seconds_per_step": (now - t_step) / len(window),
                             "elapsed_s": round(now - t_start, 1),
                         })

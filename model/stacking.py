@@ -62,11 +62,27 @@ class HarmonicStacking(nn.Module):
         self.n_bins_out = int(n_bins_out)
         self.pad_value = float(pad_value)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, 1, n_bins, frames) -> (batch, len(harmonics), n_bins_out, frames)``."""
-        n_bins = x.shape[-2]
+    def padding(self, n_bins: int) -> tuple[int, int]:
+        """Rows padded (below, above) an ``n_bins`` input so that every shifted slice exists."""
         below = max(0, -min(self.shifts))
         above = max(0, max(self.shifts) + self.n_bins_out - n_bins)
-        padded = F.pad(x, (0, 0, below, above), value=self.pad_value)
+        return below, above
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 1, n_bins, frames) -> (batch, 1, below + n_bins + above, frames)`` with ``pad_value``."""
+        below, above = self.padding(x.shape[-2])
+        return F.pad(x, (0, 0, below, above), value=self.pad_value)
+
+    def gather(self, padded: torch.Tensor) -> torch.Tensor:
+        """Slices of a :meth:`pad` output: ``-> (batch, len(harmonics), n_bins_out, frames)``.
+
+        Any elementwise map applied between :meth:`pad` and :meth:`gather` acts as if applied after
+        stacking, on far fewer elements (and the padding goes through the same map).
+        """
+        below = max(0, -min(self.shifts))
         parts = [padded[:, :, below + s : below + s + self.n_bins_out, :] for s in self.shifts]
         return torch.cat(parts, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 1, n_bins, frames) -> (batch, len(harmonics), n_bins_out, frames)``."""
+        return self.gather(self.pad(x))

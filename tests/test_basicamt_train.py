@@ -42,22 +42,52 @@ def test_lr_schedule_warms_up_then_decays_to_floor():
     assert f[100] == pytest.approx(0.1)
 
 
-def test_tiny_training_run_reduces_validation_loss(tmp_path):
-    cfg = tiny_config()
-    val = ToneDataset(8, clip_seconds=1.0, seed=99)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run shared by the tests below: (config, val set, loss before, result)."""
     from septimbre.basicamt.train import _build_model
 
     torch.set_num_threads(1)
+    cfg = tiny_config()
+    val = ToneDataset(8, clip_seconds=1.0, seed=99)
     _, before = collect(_build_model(cfg), val)
-    result = train(cfg, ToneDataset(48, clip_seconds=1.0, seed=0), val, tmp_path, progress=False)
+    out = tmp_path_factory.mktemp("run")
+    result = train(cfg, ToneDataset(48, clip_seconds=1.0, seed=0), val, out, progress=False)
+    return cfg, val, before, result
+
+
+def test_tiny_training_run_reduces_validation_loss(trained):
+    cfg, _, before, result = trained
     assert result.complete and result.step == cfg.max_steps
-    after = result.last_val
-    assert after["val_loss"] < 0.5 * before["val_loss"]
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert result.last_val["val_loss"] < 0.5 * before["val_loss"]
+    log = [json.loads(line) for line in (result.out_dir / "log.jsonl").read_text().splitlines()]
     assert [r["kind"] for r in log].count("val") == 1 and log[-1]["step"] == cfg.max_steps
-    model, desc = load_model(tmp_path / "basicamt")
+    model, desc = load_model(result.out_dir / "basicamt")
     assert desc["training"]["complete"] and desc["training"]["step"] == cfg.max_steps
     assert {"onset_threshold", "frame_threshold", "min_note_ms"} <= set(desc)
+    assert desc["thresholds_tuned"] is False
+
+
+def test_tune_writes_thresholds_into_the_model_json(trained):
+    from septimbre.basicamt.tune import tune
+
+    _, val, _, result = trained
+    stem = result.out_dir / "basicamt"
+    best = tune(stem, result.out_dir / "synthetic-val", dataset=val, progress=False)
+    desc = json.loads(stem.with_suffix(".json").read_text())
+    assert desc["thresholds_tuned"] is True
+    assert (desc["onset_threshold"], desc["frame_threshold"], desc["min_note_ms"]) == (
+        best.onset_threshold, best.frame_threshold, best.min_note_ms)
+    assert desc["tuning"]["best"]["note_f1"] == best.note_f1 > 0.0
+    load_model(stem)  # still loads
+
+
+def test_tune_refuses_real_recordings(trained, tmp_path):
+    from septimbre.basicamt.tune import tune
+    from septimbre.utils.errors import ParameterError
+
+    with pytest.raises(ParameterError):
+        tune(trained[3].out_dir / "basicamt", tmp_path / "trios", dataset=trained[1], progress=False)
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -1,0 +1,167 @@
+"""Choose BasicAMT's decoding thresholds on a synthetic validation split and store them with the model.
+
+Usage::
+
+    python -m septimbre.basicamt.tune --model runs/NAME/basicamt --val DATA/val [--max-clips 64]
+
+The model's posteriorgrams of the validation clips are computed once; then a coarse-to-fine search
+over (onset_threshold, frame_threshold) and min_note_ms maximises the pooled note F1 (mir_eval
+matching, onset +-50 ms, offsets ignored; frame F1 breaks ties) of the runtime decoder
+:func:`septimbre.utils.decoding.decode_notes`. The winners are written into ``<model>.json``
+(``onset_threshold``, ``frame_threshold``, ``min_note_ms``, ``thresholds_tuned: true`` and a
+``tuning`` record with the scores). Real recordings (the TRIOS folder) are refused: thresholds are
+never chosen on test audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import logging
+import sys
+from pathlib import Path
+
+from septimbre.utils.errors import ParameterError, SeptimbreError, require
+
+logger = logging.getLogger(__name__)
+
+#: Coarse grid (stage 1) and note-length grid (stage 2).
+ONSET_GRID: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+FRAME_GRID: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+MIN_NOTE_MS_GRID: tuple[float, ...] = (20.0, 35.0, 50.0, 70.0, 90.0, 120.0)
+#: Stage 3: local refinement steps around the best (onset, frame).
+REFINE_STEPS: tuple[float, float] = (0.05, 0.025)
+START_MIN_NOTE_MS: float = 50.0
+#: Folder names that mark real recordings (never tuned on).
+FORBIDDEN_PARTS: tuple[str, ...] = ("trios",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """Scores of one threshold setting."""
+
+    onset_threshold: float
+    frame_threshold: float
+    min_note_ms: float
+    note_f1: float
+    note_precision: float
+    note_recall: float
+    frame_f1: float
+
+    def key(self) -> tuple[float, float]:
+        return (self.note_f1, self.frame_f1)
+
+
+def search(clips, *, progress: bool = True) -> tuple[Trial, list[Trial]]:
+    """Coarse-to-fine threshold search on collected validation clips; returns (best, all trials)."""
+    from tqdm import tqdm
+
+    from septimbre.basicamt.validation import score
+
+    seen: dict[tuple[float, float, float], Trial] = {}
+
+    def run(settings) -> None:
+        todo = [s for s in settings if s not in seen]
+        for on, fr, ms in tqdm(todo, desc="thresholds", disable=not progress, leave=False):
+            s = score(clips, onset_threshold=on, frame_threshold=fr, min_note_ms=ms)
+            seen[(on, fr, ms)] = Trial(on, fr, ms, s.note_f1, s.note_precision, s.note_recall, s.frame_f1)
+
+    def best() -> Trial:
+        return max(seen.values(), key=Trial.key)
+
+    run([(on, fr, START_MIN_NOTE_MS) for on, fr in itertools.product(ONSET_GRID, FRAME_GRID)])
+    b = best()
+    run([(b.onset_threshold, b.frame_threshold, ms) for ms in MIN_NOTE_MS_GRID])
+    b = best()
+    d_on, d_fr = REFINE_STEPS
+    local = []
+    for i, j in itertools.product((-1, 0, 1), (-1, 0, 1)):
+        on = round(b.onset_threshold + i * d_on, 4)
+        fr = round(b.frame_threshold + j * d_fr, 4)
+        if 0.0 < on < 1.0 and 0.0 < fr < 1.0:
+            local.append((on, fr, b.min_note_ms))
+    run(local)
+    return best(), sorted(seen.values(), key=Trial.key, reverse=True)
+
+
+def tune(
+    model_stem: str | Path,
+    val_dir: str | Path,
+    *,
+    max_clips: int | None = 64,
+    clip_seconds: float = 10.0,
+    seed: int = 0,
+    progress: bool = True,
+    dataset=None,
+) -> Trial:
+    """Tune and store the thresholds of the model at ``model_stem``; returns the best trial.
+
+    ``dataset`` replaces the rendered split at ``val_dir`` (tests).
+    """
+    from septimbre.basicamt.validation import collect
+    from septimbre.model.io import load_model, update_description
+
+    val_path = Path(val_dir).resolve()
+    if any(part.lower() in FORBIDDEN_PARTS for part in val_path.parts):
+        raise ParameterError(f"refusing to tune on {val_path}: thresholds come from synthetic validation only")
+    model, _ = load_model(model_stem)
+    if dataset is None:
+        from septimbre.data.dataset import RenderedDataset
+
+        dataset = RenderedDataset(val_path, clip_seconds=clip_seconds, seed=seed)
+    clips, losses = collect(model, dataset, max_clips=max_clips)
+    if not clips:
+        raise ParameterError(f"no validation clips in {val_path}")
+    best, trials = search(clips, progress=progress)
+    update_description(
+        model_stem,
+        onset_threshold=best.onset_threshold,
+        frame_threshold=best.frame_threshold,
+        min_note_ms=best.min_note_ms,
+        thresholds_tuned=True,
+        tuning={
+            "command": "python -m septimbre.basicamt.tune",
+            "val": str(val_dir),
+            "n_clips": len(clips),
+            "clip_seconds": clip_seconds,
+            "objective": "pooled note F1 (mir_eval, onset +-50 ms, offsets ignored); frame F1 breaks ties",
+            "best": dataclasses.asdict(best),
+            "val_losses": losses,
+            "top": [dataclasses.asdict(t) for t in trials[:5]],
+        },
+    )
+    logger.info("thresholds: %s", best)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m septimbre.basicamt.tune",
+        description="Choose onset / frame thresholds and minimum note length on a synthetic validation split "
+        "and write them into the model's JSON.",
+    )
+    parser.add_argument("--model", required=True, help="model stem (STEM.pt + STEM.json), e.g. runs/NAME/basicamt")
+    parser.add_argument("--val", required=True, help="synthetic validation split folder")
+    parser.add_argument("--max-clips", type=int, default=64, help="validation clips used (default 64)")
+    parser.add_argument("--clip-seconds", type=float, default=10.0, help="clip length (default 10 s)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        torch = require("torch", "train")
+        torch.set_num_threads(args.threads)
+        best = tune(args.model, args.val, max_clips=args.max_clips, clip_seconds=args.clip_seconds)
+    except SeptimbreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"onset_threshold={best.onset_threshold} frame_threshold={best.frame_threshold} "
+        f"min_note_ms={best.min_note_ms}: note F1 {best.note_f1:.3f} (P {best.note_precision:.3f}, "
+        f"R {best.note_recall:.3f}), frame F1 {best.frame_f1:.3f} -> {Path(args.model)}.json"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
