@@ -41,6 +41,8 @@ DEFAULT_THREADS: int = 2
 #: 1.5 s, more than half the longest CQT kernel, ~0.8 s).
 DEFAULT_STEP_FRAMES: int = 1536
 DEFAULT_CONTEXT_FRAMES: int = 128
+#: Frames over which neighbouring windows are cross-faded (centred on the seam).
+DEFAULT_FADE_FRAMES: int = 32
 INPUT_NAME: str = "audio"
 RAW_OUTPUTS: tuple[str, str] = ("onset_raw", "frame_raw")
 #: Decoder settings read from the model JSON (top-level keys) when present.
@@ -107,6 +109,7 @@ def window_posteriors(
     *,
     step_frames: int = DEFAULT_STEP_FRAMES,
     context_frames: int = DEFAULT_CONTEXT_FRAMES,
+    fade_frames: int = DEFAULT_FADE_FRAMES,
     hop_length: int = EXPORT_HOP_LENGTH,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Run a model over overlapping windows of a block stream; yield stitched posterior columns.
@@ -119,38 +122,59 @@ def window_posteriors(
     blocks : iterable of ndarray
         Consecutive mono float32 blocks at the model's rate (any sizes).
     step_frames, context_frames : int
-        Frames kept per window and frames of context on each side.
+        Frames kept per window and frames of audio context on each side.
+    fade_frames : int
+        Width of the linear cross-fade between neighbouring windows, centred on each seam (capped
+        at ``context_frames`` and ``step_frames``). Faded columns have ``context_frames -
+        fade_frames / 2`` frames of context, which must still cover the model's reach; then both
+        windows agree there and the fade changes nothing, while a model with clip-level
+        normalisation gets no step at the seam.
 
     Yields
     ------
     (onset, frame) : ndarray [shape=(n_pitches, k)]
         Consecutive columns; together they are the whole file's posteriorgram, frame 0 first.
     """
-    if step_frames < 1 or context_frames < 0:
-        raise ParameterError(f"need step_frames >= 1 and context_frames >= 0; got {step_frames}, {context_frames}")
+    if step_frames < 1 or context_frames < 0 or fade_frames < 0:
+        raise ParameterError(f"need step_frames >= 1, context_frames >= 0, fade_frames >= 0; got "
+                             f"{step_frames}, {context_frames}, {fade_frames}")
     step, ctx = step_frames * hop_length, context_frames * hop_length
+    half = min(fade_frames // 2, context_frames // 2, step_frames // 2)
+    ramp = ((np.arange(2 * half) + 0.5) / (2 * half)).astype(np.float32)  # weight of the newer window
     buf = np.zeros(0, np.float32)
     buf_start = 0  # absolute sample index of buf[0]
     j = 0  # next window
+    tail: tuple[np.ndarray, np.ndarray] | None = None  # previous window's columns across the seam
 
-    def window(a: int, b: int | None) -> tuple[np.ndarray, np.ndarray]:
-        x = buf[a - buf_start:None if b is None else b - buf_start]
-        onset, frame = run(x)
-        k0 = (j * step - a) // hop_length
-        k1 = None if b is None else k0 + step_frames
-        return onset[:, k0:k1], frame[:, k0:k1]
+    def window(a: int, b: int | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        nonlocal tail
+        outs = run(buf[a - buf_start:None if b is None else b - buf_start])
+        lo = j * step_frames - (half if j > 0 else 0) - a // hop_length  # first column wanted
+        hi = None if b is None else (j + 1) * step_frames + half - a // hop_length
+        cols = [o[:, lo:hi] for o in outs]
+        if tail is not None and half:
+            w = ramp[:cols[0].shape[1]]
+            for c, t in zip(cols, tail):
+                c[:, :w.size] = t[:, :w.size] * (1.0 - w) + c[:, :w.size] * w
+        if b is None or not half:
+            tail = None
+            return iter([tuple(cols)])
+        tail = tuple(c[:, -2 * half:].copy() for c in cols)
+        return iter([tuple(c[:, :-2 * half] for c in cols)])
 
     for block in blocks:
         buf = np.concatenate([buf, np.asarray(block, np.float32)]) if buf.size else np.asarray(block, np.float32)
         while buf_start + buf.size >= (j + 1) * step + ctx:
-            yield window(max(0, j * step - ctx), (j + 1) * step + ctx)
+            yield from window(max(0, j * step - ctx), (j + 1) * step + ctx)
             j += 1
             new_start = max(0, j * step - ctx)
             buf = buf[new_start - buf_start:].copy()
             buf_start = new_start
     total = buf_start + buf.size
     if n_frames(total, hop_length=hop_length) > j * step_frames:
-        yield window(max(0, j * step - ctx), None)
+        yield from window(max(0, j * step - ctx), None)
+    elif tail is not None:  # the stream ended exactly at a seam: the old window's columns stand
+        yield tail
 
 
 class Transcriber:
@@ -163,8 +187,9 @@ class Transcriber:
         Default: ``septimbre/weights/basicamt.onnx``.
     threads : int
         onnxruntime intra-op threads (default 2).
-    step_frames, context_frames : int
-        Windowing of long audio (frames at EXPORT_HOP_LENGTH; see module docstring).
+    step_frames, context_frames, fade_frames : int
+        Windowing of long audio (frames at EXPORT_HOP_LENGTH; see :func:`window_posteriors`).
+        Memory grows with ``step_frames + 2 * context_frames``.
 
     Raises
     ------
@@ -173,16 +198,18 @@ class Transcriber:
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, threads: int = DEFAULT_THREADS,
-                 step_frames: int = DEFAULT_STEP_FRAMES, context_frames: int = DEFAULT_CONTEXT_FRAMES) -> None:
+                 step_frames: int = DEFAULT_STEP_FRAMES, context_frames: int = DEFAULT_CONTEXT_FRAMES,
+                 fade_frames: int = DEFAULT_FADE_FRAMES) -> None:
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise ParameterError(f"threads must be an integer >= 1; got {threads!r}")
-        if step_frames < 1 or context_frames < 0:
-            raise ParameterError("step_frames must be >= 1 and context_frames >= 0")
+        if step_frames < 1 or context_frames < 0 or fade_frames < 0:
+            raise ParameterError("step_frames must be >= 1, context_frames and fade_frames >= 0")
         self.files = ModelFiles.resolve(model)
         self.config: dict[str, Any] = json.loads(self.files.config.read_text()) if self.files.config else {}
         self.threads = threads
         self.step_frames = int(step_frames)
         self.context_frames = int(context_frames)
+        self.fade_frames = int(fade_frames)
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -190,6 +217,9 @@ class Transcriber:
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.log_severity_level = 3
+        # The arena keeps its blocks; a memory pattern would add a second plan-sized block per input
+        # length. Without the pattern, peak RSS stays ~250 MB on 18 s windows (docs/runtime.md).
+        opts.enable_mem_pattern = False
         try:
             self._session = ort.InferenceSession(str(self.files.onnx), sess_options=opts,
                                                  providers=["CPUExecutionProvider"])
@@ -244,7 +274,7 @@ class Transcriber:
         """Stitched posterior columns for a stream of blocks at EXPORT_SAMPLE_RATE (see
         :func:`window_posteriors`)."""
         return window_posteriors(self.run_window, blocks, step_frames=self.step_frames,
-                                 context_frames=self.context_frames)
+                                 context_frames=self.context_frames, fade_frames=self.fade_frames)
 
     def posteriors(self, audio: Any, sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Whole posteriorgrams ``(onset, frame)``, each ``[shape=(N_PITCHES, n_frames)]``.
