@@ -6,7 +6,7 @@ the command. Importing this package is light (torch and onnx are imported when u
 
 from __future__ import annotations
 
-__all__ = ["export_onnx", "main", "inspect_graph", "contract_problems"]
+__all__ = ["contract_problems", "export_onnx", "inspect_graph", "main"]
 
 
 def __getattr__(name: str):

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.export.contract import INPUT_NAME
 from septimbre.utils.constants import EXPORT_SAMPLE_RATE
 
@@ -59,7 +58,7 @@ class Timing:
 
 def test_signal(seconds: float, *, seed: int = 0) -> np.ndarray:
     """[1, 1, T] float32 at EXPORT_SAMPLE_RATE: harmonic tones plus faint noise (cost does not depend on it)."""
-    n = int(round(seconds * EXPORT_SAMPLE_RATE))
+    n = round(seconds * EXPORT_SAMPLE_RATE)
     t = np.arange(n) / EXPORT_SAMPLE_RATE
     rng = np.random.default_rng(seed)
     x = 0.01 * rng.standard_normal(n)
@@ -83,7 +82,11 @@ def time_onnx(path: str | Path, *, seconds: float = 60.0, threads: int = 1, repe
         cpu.append(time.process_time() - start_cpu)
     med = statistics.median(runs)
     return Timing(
-        threads=threads, audio_s=seconds, runs_s=tuple(runs), cpu_s=tuple(cpu), rtf=med / seconds,
+        threads=threads,
+        audio_s=seconds,
+        runs_s=tuple(runs),
+        cpu_s=tuple(cpu),
+        rtf=med / seconds,
         s_per_min=60 * med / seconds,
     )
 
@@ -100,7 +103,7 @@ def profile_ops(path: str | Path, *, seconds: float = 20.0, threads: int = 1, to
         opts.enable_profiling = True
         opts.profile_file_prefix = os.path.join(tmp, "profile")
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        session.run(None, {INPUT_NAME: audio[..., : EXPORT_SAMPLE_RATE]})  # warm-up
+        session.run(None, {INPUT_NAME: audio[..., :EXPORT_SAMPLE_RATE]})  # warm-up
         session.run(None, {INPUT_NAME: audio})
         events = json.loads(Path(session.end_profiling()).read_text())
     by_type: dict = collections.Counter()
@@ -108,7 +111,11 @@ def profile_ops(path: str | Path, *, seconds: float = 20.0, threads: int = 1, to
     runs = [e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
     last_run_start = runs[-1]["ts"] if runs else 0
     for e in events:
-        if e.get("cat") != "Node" or not e.get("name", "").endswith("_kernel_time") or e["ts"] < last_run_start:
+        if (
+            e.get("cat") != "Node"
+            or not e.get("name", "").endswith("_kernel_time")
+            or e["ts"] < last_run_start
+        ):
             continue
         op = e.get("args", {}).get("op_name", "?")
         by_type[op] += e["dur"]
@@ -125,7 +132,9 @@ def profile_ops(path: str | Path, *, seconds: float = 20.0, threads: int = 1, to
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print timings (and optionally a profile) of an ONNX file as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m septimbre.export.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m septimbre.export.bench", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("model", help=".onnx file")
     parser.add_argument("--seconds", type=float, default=60.0, help="audio length per run (default 60)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
@@ -133,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print per-op time shares (one thread)")
     args = parser.parse_args(argv)
     out: dict = {"model": args.model, "load_avg_1min": os.getloadavg()[0]}
-    out["timings"] = [asdict(time_onnx(args.model, seconds=args.seconds, threads=t, repeats=args.repeats)) for t in args.threads]
+    out["timings"] = [
+        asdict(time_onnx(args.model, seconds=args.seconds, threads=t, repeats=args.repeats))
+        for t in args.threads
+    ]
     if args.profile:
         out["profile"] = profile_ops(args.model, seconds=min(args.seconds, 20.0))
     print(json.dumps(out, indent=1))

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.export.contract import INPUT_NAME, OUTPUT_NAMES
 from septimbre.utils.errors import require
 
@@ -143,9 +142,7 @@ def inspect_graph(model_or_path) -> GraphReport:
     counts = collections.Counter(n.op_type for n in graph.node)
     constants = _constants(graph)
     n_weights = int(sum(np.asarray(v).size for v in constants.values()))
-    external = any(
-        init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer
-    )
+    external = any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer)
     auto_pads = []
     for node in graph.node:
         for attr in node.attribute:
@@ -193,8 +190,10 @@ def contract_problems(report: GraphReport) -> list[str]:
         problems.append(f"{report.op_counts['ScatterND']} ScatterND nodes")
     if report.input_names != (INPUT_NAME,):
         problems.append(f"inputs {report.input_names} != ({INPUT_NAME!r},)")
-    elif len(report.input_shape) != 3 or report.input_shape[:2] != (1, 1) or isinstance(
-        report.input_shape[2], int
+    elif (
+        len(report.input_shape) != 3
+        or report.input_shape[:2] != (1, 1)
+        or isinstance(report.input_shape[2], int)
     ):
         problems.append(f"input shape {report.input_shape} is not [1, 1, dynamic]")
     if report.output_names != OUTPUT_NAMES:

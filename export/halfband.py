@@ -19,7 +19,6 @@ everything that can alias into the band below 9 kHz after decimation.
 from __future__ import annotations
 
 import numpy as np
-
 from septimbre.utils.errors import ParameterError
 
 #: Number of taps of the decimation filter (odd, of the form 4k + 3 so the end taps are non-zero).

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -39,8 +38,13 @@ DEFAULT_OPSET: int = 18
 EXPORTERS: tuple[str, ...] = ("dynamo", "torchscript")
 #: Length of the example input used for tracing, samples at EXPORT_SAMPLE_RATE (odd on purpose).
 TRACE_SAMPLES: int = 2 * C.EXPORT_SAMPLE_RATE + 1
-#: Packaged weights stem (``.pt`` + ``.json``) and the matching ONNX file.
-DEFAULT_WEIGHTS_STEM: Path = Path(__file__).resolve().parents[1] / "septimbre" / "weights" / "basicamt"
+
+
+def default_weights_stem() -> Path:
+    """``<package>/weights/basicamt`` of the installed septimbre (editable or wheel)."""
+    import septimbre
+
+    return Path(septimbre.__file__).resolve().parent / "weights" / "basicamt"
 
 
 class ExportError(SeptimbreError):
@@ -149,13 +153,13 @@ def export_onnx(
         with tempfile.TemporaryDirectory() as tmp, torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # deprecation notices from the exporters' internals
             raw_path = Path(tmp) / "raw.onnx"
-            kwargs = dict(
-                input_names=[INPUT_NAME],
-                output_names=list(OUTPUT_NAMES),
-                opset_version=opset,
-                dynamo=exporter == "dynamo",
-                verbose=False,
-            )
+            kwargs = {
+                "input_names": [INPUT_NAME],
+                "output_names": list(OUTPUT_NAMES),
+                "opset_version": opset,
+                "dynamo": exporter == "dynamo",
+                "verbose": False,
+            }
             if exporter == "dynamo":
                 samples = torch.export.Dim("samples", min=1)
                 kwargs.update(dynamic_shapes=({2: samples},), external_data=False)
@@ -169,8 +173,7 @@ def export_onnx(
         model.train(was_training)
         torch_onnx_logger.setLevel(old_level)
 
-    if proto.ir_version > MAX_IR_VERSION:
-        proto.ir_version = MAX_IR_VERSION
+    proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
     del proto.metadata_props[:]
     for key, value in _metadata(metadata).items():
         entry = proto.metadata_props.add()
@@ -192,7 +195,9 @@ def export_onnx(
         if bad:
             raise ExportError(
                 f"{path}: onnxruntime disagrees with torch: "
-                + ", ".join(f"{r.signal} T={r.n_samples} diff={r.max_abs_diff:.2e} finite={r.finite}" for r in bad)
+                + ", ".join(
+                    f"{r.signal} T={r.n_samples} diff={r.max_abs_diff:.2e} finite={r.finite}" for r in bad
+                )
             )
         logger.info("parity ok: max abs diff %.2e", max(r.max_abs_diff for r in results))
     return report
@@ -201,7 +206,6 @@ def export_onnx(
 def _random_model(seed: int):
     """A seeded, randomly initialised BasicAMT with the default config (for timing and tests)."""
     import torch
-
     from septimbre.basicamt.network import BasicAMT
 
     torch.manual_seed(seed)
@@ -226,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        default=str(DEFAULT_WEIGHTS_STEM),
+        default=None,
         help="weights stem: STEM.pt (state dict) + STEM.json (config); default: packaged basicamt",
     )
     parser.add_argument("--out", help="output .onnx (default: STEM.onnx next to the weights)")
@@ -239,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with SEED: for timing and tests only, its outputs mean nothing",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the onnxruntime/torch parity check")
-    parser.add_argument("--exporter", choices=EXPORTERS, default="dynamo", help="torch exporter (default dynamo)")
+    parser.add_argument(
+        "--exporter", choices=EXPORTERS, default="dynamo", help="torch exporter (default dynamo)"
+    )
     parser.add_argument("--json", action="store_true", help="print the graph report as JSON")
     return parser
 
@@ -260,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from septimbre.model.io import load_model
 
-            stem = Path(args.model)
+            stem = Path(args.model) if args.model else default_weights_stem()
             if stem.suffix in (".pt", ".json", ".onnx"):
                 stem = stem.with_suffix("")
             if not stem.with_suffix(".pt").is_file():

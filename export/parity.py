@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.export.contract import INPUT_NAME, OUTPUT_NAMES
 from septimbre.utils.constants import EXPORT_HOP_LENGTH, N_PITCHES, n_frames
 
@@ -89,7 +88,6 @@ def check_parity(
     list of ParityResult, one per length and signal. Shapes are checked: a wrong shape raises AssertionError.
     """
     import torch
-
     from septimbre.export.wrapper import ExportWrapper
 
     wrapper = ExportWrapper(model).eval()

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from septimbre.export.halfband import DECIMATION, halfband_taps
 from septimbre.export.contract import NORM_FLOOR
-
+from septimbre.export.halfband import DECIMATION, halfband_taps
+from torch import nn
 
 
 class ExportWrapper(nn.Module):

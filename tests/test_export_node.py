@@ -24,7 +24,9 @@ SCRIPT = NODE_DIR / "check_onnx.mjs"
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the onnxruntime-web check needs Node.js (apt-get install nodejs npm)")
+        pytest.skip(
+            "node is not installed: the onnxruntime-web check needs Node.js (apt-get install nodejs npm)"
+        )
     if not (NODE_DIR / "node_modules" / "onnxruntime-web").is_dir():
         pytest.skip("tests/node/node_modules is missing: run `npm ci` in tests/node (.ci/run does)")
     return node
@@ -33,7 +35,11 @@ def _node() -> str:
 def _run(model: Path, *extra: str, timeout: float = 120) -> tuple[int, dict]:
     proc = subprocess.run(
         [_node(), str(SCRIPT), str(model), *extra],
-        cwd=NODE_DIR, capture_output=True, text=True, timeout=timeout,
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no JSON from check_onnx.mjs (rc {proc.returncode}): {proc.stdout}\n{proc.stderr}"
@@ -88,17 +94,24 @@ def _unnormalised_graph(path: Path) -> None:
     weight = numpy_helper.from_array((0.01 * rng.standard_normal((84, 1, 512))).astype(np.float32), "w")
     half = numpy_helper.from_array(np.array(0.5, np.float32), "half")
     nodes = [
-        helper.make_node("Conv", ["audio", "w"], ["logits"], kernel_shape=[512], strides=[512], pads=[256, 511]),
+        helper.make_node(
+            "Conv", ["audio", "w"], ["logits"], kernel_shape=[512], strides=[512], pads=[256, 511]
+        ),
         helper.make_node("Sigmoid", ["logits"], ["onset_raw"]),
         helper.make_node("Mul", ["onset_raw", "half"], ["onset"]),  # max 0.5 instead of 1
         helper.make_node("Identity", ["onset_raw"], ["frame_raw"]),
         helper.make_node("ReduceMax", ["frame_raw"], ["peak"], keepdims=0),
         helper.make_node("Div", ["frame_raw", "peak"], ["frame"]),
     ]
-    out = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 84, "frames"]) for n in
-           ("onset", "frame", "onset_raw", "frame_raw")]
+    out = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 84, "frames"])
+        for n in ("onset", "frame", "onset_raw", "frame_raw")
+    ]
     graph = helper.make_graph(
-        nodes, "bad", [helper.make_tensor_value_info("audio", TensorProto.FLOAT, [1, 1, "samples"])], out,
+        nodes,
+        "bad",
+        [helper.make_tensor_value_info("audio", TensorProto.FLOAT, [1, 1, "samples"])],
+        out,
         initializer=[weight, half],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)

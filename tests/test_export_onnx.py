@@ -20,22 +20,21 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from torch import nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from septimbre.export.contract import INPUT_NAME, NORM_FLOOR, OUTPUT_NAMES  # noqa: E402
-from septimbre.export.graph import contract_problems, inspect_graph  # noqa: E402
-from septimbre.export.halfband import halfband_taps  # noqa: E402
-from septimbre.export.onnx_export import export_onnx, main  # noqa: E402
-from septimbre.export.parity import PARITY_TOLERANCE, check_parity, onnx_session  # noqa: E402
-from septimbre.export.wrapper import ExportWrapper  # noqa: E402
-from septimbre.utils.constants import (  # noqa: E402
+import torch.nn.functional as F
+from septimbre.export.contract import INPUT_NAME, NORM_FLOOR, OUTPUT_NAMES
+from septimbre.export.graph import contract_problems, inspect_graph
+from septimbre.export.halfband import halfband_taps
+from septimbre.export.onnx_export import export_onnx, main
+from septimbre.export.parity import PARITY_TOLERANCE, check_parity, onnx_session
+from septimbre.export.wrapper import ExportWrapper
+from septimbre.utils.constants import (
     EXPORT_HOP_LENGTH,
     EXPORT_SAMPLE_RATE,
     HOP_LENGTH,
     N_PITCHES,
     n_frames,
 )
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "septimbre" / "weights"
@@ -205,7 +204,9 @@ class _TinyGuard(nn.Module):
     """Energy-normalised stand-in: silence is 0 / (0 + 1e-20), finite only if the 1e-20 survives."""
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = F.avg_pool1d(F.pad(audio.unsqueeze(1) ** 2, (HOP_LENGTH, HOP_LENGTH - 1)), 2 * HOP_LENGTH, HOP_LENGTH)
+        x = F.avg_pool1d(
+            F.pad(audio.unsqueeze(1) ** 2, (HOP_LENGTH, HOP_LENGTH - 1)), 2 * HOP_LENGTH, HOP_LENGTH
+        )
         x = torch.log(x / (x.mean() + 1e-20) + 1e-6).expand(-1, N_PITCHES, -1)
         return torch.sigmoid(x), torch.sigmoid(-x)
 
@@ -216,9 +217,7 @@ def test_tiny_guards_survive_export(tmp_path):
     export_onnx(_TinyGuard(), path, verify=False)
     out = onnx_session(path).run(None, {INPUT_NAME: np.zeros((1, 1, 1000), np.float32)})
     assert all(np.all(np.isfinite(o)) for o in out)
-    adds = [
-        c for c in inspect_graph(path).op_counts.items() if c[0] == "Add"
-    ]
+    adds = [c for c in inspect_graph(path).op_counts.items() if c[0] == "Add"]
     assert adds and adds[0][1] >= 2
 
 
@@ -274,7 +273,9 @@ def test_main_reports_missing_weights(tmp_path, capsys):
 def test_shipped_onnx_matches_shipped_weights():
     onnx_path, pt_path = WEIGHTS / "basicamt.onnx", WEIGHTS / "basicamt.pt"
     if not (onnx_path.is_file() and pt_path.is_file()):
-        pytest.skip("septimbre/weights/basicamt.{onnx,pt} not shipped yet (the lead adds them after training)")
+        pytest.skip(
+            "septimbre/weights/basicamt.{onnx,pt} not shipped yet (the lead adds them after training)"
+        )
     from septimbre.model.io import load_model
 
     assert contract_problems(inspect_graph(onnx_path)) == []
