@@ -242,12 +242,13 @@ def test_streaming_cuts_endless_notes():
 
 
 def test_decoding_is_fast():
-    # 60 s of dense posteriors (many notes, noise) decode in well under the model's time; the
-    # bound is loose for shared CI machines, the figure is in docs/runtime.md.
+    # 60 s of dense posteriors (many notes, noise) decode in well under the model's time. Process
+    # CPU time, so a busy machine does not fail it; the bound is loose, the figure is in
+    # docs/runtime.md.
     on, fr = random_grams(int(60 * FRAME_RATE), seed=1)
     decode_events(on, fr, **KW)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     events = decode_events(on, fr, **KW)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert len(events) > 300
     assert elapsed < 0.25, f"decoding 60 s took {elapsed * 1000:.0f} ms"
