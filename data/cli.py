@@ -23,8 +23,11 @@ def _cmd_build(args) -> int:
                 progress=not args.no_progress)
     wall = time.time() - t0
     rate = res.audio_s / 3600.0 / (wall / 3600.0) if wall > 0 else float("nan")
+    per_core = res.audio_s / res.cpu_s if res.cpu_s > 0 else float("nan")
     print(f"wrote {res.written} examples ({res.audio_s / 3600:.3f} h audio) to {args.out} in {wall:.1f} s "
           f"({rate:.1f} h audio per wall-clock hour); {res.skipped} already present")
+    print(f"worker CPU time {res.cpu_s:.1f} s: {per_core:.1f} h audio per CPU-hour "
+          f"(so about {per_core * args.workers:.0f} h/h on {args.workers} idle cores)")
     return 0
 
 
@@ -117,6 +120,9 @@ def _cmd_audit(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m septimbre.data``."""
+    import signal
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `summary | head` ends quietly
     ap = argparse.ArgumentParser(prog="python -m septimbre.data", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="render a dataset split")
