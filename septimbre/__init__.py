@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from septimbre.utils.errors import SeptimbreError  # noqa: E402  (tiny, torch-free)
+from septimbre.utils.errors import SeptimbreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from septimbre.api import transcribe
@@ -34,7 +34,7 @@ _LAZY = {
     "Transcription": "septimbre.utils.notes",
 }
 
-__all__ = ["__version__", "SeptimbreError", "transcribe", "Transcriber", "Note", "Track", "Transcription"]
+__all__ = ["Note", "SeptimbreError", "Track", "Transcriber", "Transcription", "__version__", "transcribe"]
 
 
 def __getattr__(name: str) -> Any:

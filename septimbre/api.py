@@ -6,7 +6,13 @@ import functools
 import os
 from typing import Any
 
-from septimbre.inference import DEFAULT_THREADS, Transcriber, _AudioSource, check_instruments, check_thresholds
+from septimbre.inference import (
+    DEFAULT_THREADS,
+    Transcriber,
+    _AudioSource,
+    check_instruments,
+    check_thresholds,
+)
 
 
 @functools.lru_cache(maxsize=4)

@@ -164,7 +164,7 @@ def _describe(onnx_path: Path) -> dict:
             desc["onnx_metadata"] = dict(meta.custom_metadata_map)
             if meta.producer_name:
                 desc["producer"] = meta.producer_name
-        except Exception as exc:  # a broken file: say so, keep going
+        except Exception as exc:  # noqa: BLE001  (a broken file: say so, keep going)
             desc["onnx_error"] = str(exc).splitlines()[0]
     else:
         desc["onnx_bytes"] = None

@@ -364,7 +364,7 @@ class _AudioSource:
             info = aio.audio_info(path)  # raises AudioLoadError naming the file
             expected = None if info.frames is None else round(info.frames * EXPORT_SAMPLE_RATE / info.sample_rate)
             return cls(str(path), lambda: aio.stream_blocks(path, sr=EXPORT_SAMPLE_RATE), expected)
-        if isinstance(audio, np.ndarray) or isinstance(audio, (list, tuple)):
+        if isinstance(audio, (np.ndarray, list, tuple)):
             if sr is None:
                 raise ParameterError("array input needs its sample rate: transcribe(audio, sr=...)")
             mono = aio.to_mono(np.asarray(audio, dtype=np.float32))

@@ -52,7 +52,7 @@ def build_test_double(path: str | Path) -> Path:
 
     cos, sin = _kernels()
     half = KERNEL_LENGTH // 2
-    conv_attrs = dict(strides=[EXPORT_HOP_LENGTH], pads=[half, half - 1])  # -> ceil(T / 512) frames
+    conv_attrs = {"strides": [EXPORT_HOP_LENGTH], "pads": [half, half - 1]}  # -> ceil(T / 512) frames
 
     def const(name: str, value) -> onnx.TensorProto:
         return numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)

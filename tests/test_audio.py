@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-
 from septimbre.utils.audio import audio_info, load_audio, resample, stream_blocks, to_mono
 from septimbre.utils.errors import AudioLoadError, ParameterError
 
@@ -38,7 +37,7 @@ def test_mp3(tmp_path):
     path = tmp_path / "a.mp3"
     try:
         sf.write(path, tone(44100, 1.0, 660.0), 44100, format="MP3", subtype="MPEG_LAYER_III")
-    except Exception as exc:  # pragma: no cover - only where libsndfile lacks the mp3 encoder
+    except Exception as exc:  # noqa: BLE001  # pragma: no cover - only where libsndfile lacks the mp3 encoder
         pytest.skip(f"libsndfile cannot write mp3 here: {exc}")
     x = load_audio(path, sr=22050)
     assert abs(x.size - 22050) < 2000

@@ -92,9 +92,9 @@ def test_info(double, capsys):
 
 def test_python_dash_m_and_export_delegation():
     # `python -m septimbre` works; export-onnx hands its arguments to septimbre.export.
-    out = subprocess.run([sys.executable, "-m", "septimbre", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "septimbre", "--help"], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "transcribe" in out.stdout and "export-onnx" in out.stdout
     out = subprocess.run([sys.executable, "-m", "septimbre", "export-onnx", "--help"], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, check=False)
     assert out.returncode == 0 and "--random-init" in out.stdout
-    assert subprocess.run([sys.executable, "-m", "septimbre", "transcribe"], capture_output=True).returncode == 2
+    assert subprocess.run([sys.executable, "-m", "septimbre", "transcribe"], capture_output=True, check=False).returncode == 2

@@ -6,13 +6,12 @@ import time
 
 import numpy as np
 import pytest
-
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, frames_to_seconds
 from septimbre.utils.decoding import StreamingDecoder, decode_events, decode_notes
 from septimbre.utils.errors import ParameterError
 
 # 9 frames = 104.5 ms >= 100 ms; 8 frames = 92.9 ms is too short.
-KW = dict(onset_threshold=0.5, frame_threshold=0.3, min_note_ms=100.0)
+KW = {"onset_threshold": 0.5, "frame_threshold": 0.3, "min_note_ms": 100.0}
 ROW = 40  # MIDI 64
 
 

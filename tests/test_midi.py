@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pretty_midi
 import pytest
-
 from septimbre.utils.errors import ParameterError
 from septimbre.utils.notes import Note, Track, Transcription
 

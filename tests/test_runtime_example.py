@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
 from septimbre.utils.notes import Transcription
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "septimbre" / "examples"

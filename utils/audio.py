@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from septimbre.utils.errors import AudioLoadError, ParameterError
 
 logger = logging.getLogger(__name__)

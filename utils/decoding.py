@@ -35,7 +35,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from septimbre.utils.constants import HOP_LENGTH, MIDI_MAX, MIDI_MIN, SAMPLE_RATE, frames_to_seconds
 from septimbre.utils.errors import ParameterError
 from septimbre.utils.notes import Note
