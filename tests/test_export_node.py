@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,11 @@ def test_exported_model_runs_in_onnxruntime_web():
     from test_export_onnx import exported_test_model
 
     _, path, _ = exported_test_model()
-    rc, report = _run(path)
+    audio = (0.2 * np.random.default_rng(3).standard_normal(3 * 44100 + 77)).astype("<f4")
+    audio_path = Path(tempfile.mkdtemp(prefix="septimbre-node-")) / "audio.f32"
+    audio.tofile(audio_path)
+    rc, report = _run(path, "--input", str(audio_path))
+    shutil.rmtree(audio_path.parent, ignore_errors=True)
     assert report["ok"], report["problems"]
     assert rc == 0
     assert report["backend"] == "wasm" and report["threads"] == 1
@@ -69,6 +74,16 @@ def test_exported_model_runs_in_onnxruntime_web():
         for name in ("onset", "frame"):
             assert case["outputs"][name]["finite"]
             assert abs(case["outputs"][name]["max"] - 1.0) <= 1e-5, (case["name"], name)
+    # the wasm numbers agree with onnxruntime CPU on the same samples
+    from septimbre.export.parity import onnx_session
+
+    cpu = onnx_session(path).run(None, {"audio": audio.reshape(1, 1, -1)})
+    wasm = by_name["input"]["outputs"]
+    for name, value in zip(("onset", "frame", "onset_raw", "frame_raw"), cpu):
+        assert wasm[name]["dims"] == list(value.shape)
+        assert wasm[name]["sum"] == pytest.approx(float(value.sum(dtype=np.float64)), rel=1e-5), name
+        assert wasm[name]["max"] == pytest.approx(float(value.max()), abs=1e-5), name
+        assert wasm[name]["min"] == pytest.approx(float(value.min()), abs=1e-5), name
 
 
 def test_node_bench_mode_reports_seconds_per_minute():

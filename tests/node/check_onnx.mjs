@@ -4,6 +4,8 @@
 // [1, 84, ceil(T / 512)], all finite.
 //
 // usage: node check_onnx.mjs MODEL.onnx            -> contract checks, JSON on stdout, exit 0 if ok
+//        node check_onnx.mjs MODEL.onnx --input AUDIO.f32 -> also runs raw little-endian float32
+//                                                  samples and reports per-output sums (for parity)
 //        node check_onnx.mjs MODEL.onnx --bench [--seconds 60] [--repeats 3]
 //                                                  -> seconds of wasm compute per minute of audio
 import { readFileSync } from 'node:fs';
@@ -19,12 +21,13 @@ const NORM_FLOOR = 1e-12; // septimbre.export.contract.NORM_FLOOR
 const MAX_TOL = 1e-5;
 
 function parseArgs(argv) {
-  const args = { model: null, bench: false, seconds: 60, repeats: 3 };
+  const args = { model: null, bench: false, seconds: 60, repeats: 3, input: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--bench') args.bench = true;
     else if (a === '--seconds') args.seconds = Number(argv[++i]);
     else if (a === '--repeats') args.repeats = Number(argv[++i]);
+    else if (a === '--input') args.input = argv[++i];
     else if (!args.model) args.model = a;
     else throw new Error(`unexpected argument ${a}`);
   }
@@ -89,7 +92,9 @@ async function runCase(session, name, audio) {
     if (tensor.type !== 'float32') problems.push(`${out} type ${tensor.type}`);
     const s = stats(tensor.data);
     if (!s.finite) problems.push(`${out} has non-finite values`);
-    summary.outputs[out] = { dims, max: s.max, min: s.min, finite: s.finite };
+    let sum = 0;
+    for (let i = 0; i < tensor.data.length; i++) sum += tensor.data[i];
+    summary.outputs[out] = { dims, max: s.max, min: s.min, sum, finite: s.finite };
   }
   for (const out of ['onset', 'frame']) {
     const norm = result[out], raw = result[`${out}_raw`];
@@ -162,6 +167,10 @@ async function main() {
       ['T512', synthetic(512, 3)],
       ['T513', synthetic(513, 5)],
     ];
+    if (args.input) {
+      const bytes = readFileSync(args.input);
+      cases.push(['input', new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice()]);
+    }
     report.cases = [];
     for (const [name, audio] of cases) {
       const c = await runCase(session, name, audio);
