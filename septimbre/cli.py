@@ -186,9 +186,8 @@ def _describe(onnx_path: Path) -> dict:
 def _cmd_info(args: argparse.Namespace) -> int:
     from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
 
-    paths = sorted(WEIGHTS_DIR.glob("*.onnx"))
-    if not any(p.stem == DEFAULT_MODEL for p in paths):
-        paths.insert(0, WEIGHTS_DIR / f"{DEFAULT_MODEL}.onnx")
+    default = WEIGHTS_DIR / f"{DEFAULT_MODEL}.onnx"  # listed first, installed or not
+    paths = [default] + sorted(p for p in WEIGHTS_DIR.glob("*.onnx") if p.stem != DEFAULT_MODEL)
     if args.model:
         mp = Path(args.model)
         if not mp.is_file():
