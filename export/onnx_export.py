@@ -139,6 +139,8 @@ def export_onnx(
         raise ParameterError(f"opset must be in [7, {MAX_OPSET}], got {opset}")
     if exporter not in EXPORTERS:
         raise ParameterError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
+    if exporter == "dynamo":
+        require("onnxscript", "train")  # torch's dynamo exporter needs it; torch does not pull it in
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
