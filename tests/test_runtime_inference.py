@@ -114,6 +114,11 @@ def test_windowed_equals_single_pass(double, signal):
     assert [(n.start_s, n.end_s, n.pitch, n.velocity) for n in a] == [(n.start_s, n.end_s, n.pitch, n.velocity)
                                                                       for n in b]
     np.testing.assert_allclose([n.confidence for n in a], [n.confidence for n in b], atol=1e-5)
+    # ... and the streaming decoder's notes are one-pass decode_notes on the whole posteriorgram.
+    from septimbre.utils.decoding import decode_notes
+
+    whole = decode_notes(on1, fr1, hop_length=EXPORT_HOP_LENGTH, sr=SR, **one.decoder_settings().kwargs())
+    assert list(a) == whole
     # Too little context (the double sees 4 frames each way) does change frames near the seams.
     bad = Transcriber(double, step_frames=40, context_frames=0).posteriors(signal, SR)[1]
     assert np.abs(bad - fr1).max() > 1e-3
