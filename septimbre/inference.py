@@ -47,6 +47,9 @@ INPUT_NAME: str = "audio"
 RAW_OUTPUTS: tuple[str, str] = ("onset_raw", "frame_raw")
 #: Decoder settings read from the model JSON (top-level keys) when present.
 THRESHOLD_KEYS: tuple[str, ...] = ("onset_threshold", "frame_threshold", "min_note_ms")
+#: Further decoder options a model JSON may ship (top-level keys), passed to the decoder as they are.
+DECODER_OPTION_KEYS: tuple[str, ...] = ("energy_tolerance_frames", "infer_onsets", "onset_diff_frames",
+                                        "neighbour_suppression", "recover_onsetless")
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,8 @@ class Transcriber:
         given = {"onset_threshold": onset_threshold, "frame_threshold": frame_threshold,
                  "min_note_ms": min_note_ms}
         vals = {k: float(given[k]) if given[k] is not None else shipped[k] for k in THRESHOLD_KEYS}
-        return DecoderSettings(**vals)
+        extra = {k: self.config[k] for k in DECODER_OPTION_KEYS if k in self.config}
+        return DecoderSettings(**vals, extra=extra)
 
     # ------------------------------------------------------------------ model
     def run_window(self, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -322,9 +326,8 @@ class Transcriber:
             if bar is not None:
                 bar.close()
         duration = source.n_samples / EXPORT_SAMPLE_RATE
-        meta = {"model": self.name, "model_version": self.config.get("version"),
-                "onset_threshold": settings.onset_threshold, "frame_threshold": settings.frame_threshold,
-                "min_note_ms": settings.min_note_ms, "frames": n_cols}
+        meta = {"model": self.name, "model_version": self.config.get("version"), **settings.kwargs(),
+                "frames": n_cols}
         return Transcription(tuple(notes), (Track(0, "notes"),), duration_s=duration,
                              sample_rate=EXPORT_SAMPLE_RATE, source=source.name, metadata=meta)
 

@@ -162,6 +162,21 @@ def test_threshold_overrides(double, signal):
         tr.transcribe(signal, SR, frame_threshold=2.0)
 
 
+def test_decoder_options_from_model_json(double, signal, tmp_path):
+    # Decoder options shipped in the model JSON reach the decoder: without the recovery stage and
+    # with an unreachable onset threshold nothing is left.
+    import shutil
+
+    from septimbre.testing import write_test_config
+
+    model = shutil.copy(double, tmp_path / "m.onnx")
+    write_test_config(tmp_path / "m.json", onset_threshold=1.0, recover_onsetless=False, infer_onsets=False)
+    res = Transcriber(model).transcribe(signal, SR)
+    assert res.notes == () and res.metadata["recover_onsetless"] is False
+    write_test_config(tmp_path / "m.json", onset_threshold=1.0)
+    assert len(Transcriber(model).transcribe(signal, SR).notes) == len(TONES)
+
+
 def test_instruments_and_validation_before_loading(signal, tmp_path):
     # Bad arguments are refused before any model is looked for (the model path here does not
     # exist, yet the error is about the argument); more than one instrument is a clear error.
