@@ -34,6 +34,9 @@ from septimbre.utils.errors import ParameterError
 
 log = logging.getLogger(__name__)
 
+#: music21 corpus collections notated with a half-note (or longer) beat: tempo doubled in quarters.
+ALLA_BREVE_COLLECTIONS = frozenset({"palestrina", "monteverdi", "trecento", "josquin", "ciconia", "luca", "lusitano"})
+
 
 @dataclass(frozen=True)
 class Example:
@@ -96,7 +99,8 @@ def _choose_instruments(config: DataConfig, rng: np.random.Generator, n_inst: in
     return chosen
 
 
-def _random_material(config, rng, instruments, duration_s) -> list[list[ScoreNote]]:
+def _random_material(config, rng, instruments, duration_s) -> tuple[list[list[ScoreNote]], float]:
+    """Random lines for the instruments and the beat length (seconds) they were written on."""
     perf = config.performance
     beat_s = 60.0 / _u(rng, perf["tempo_bpm"])
     lines: list[list[ScoreNote]] = []
@@ -120,7 +124,7 @@ def _random_material(config, rng, instruments, duration_s) -> list[list[ScoreNot
                 legato_prob=_u(rng, perf["legato_prob"]), step_scale=_u(rng, perf["step_scale"]),
             )
         )
-    return lines
+    return lines, beat_s
 
 
 def _monophonic(notes: list[ScoreNote]) -> list[ScoreNote]:
@@ -133,7 +137,8 @@ def _monophonic(notes: list[ScoreNote]) -> list[ScoreNote]:
     return sorted(top.values(), key=lambda n: n.start_s)
 
 
-def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[ScoreNote]], str] | None:
+def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[ScoreNote]], str, float] | None:
+    """A corpus excerpt for the instruments, its file and its beat length (seconds); None if unusable."""
     collections = config.score_collections
     if not collections:
         return None
@@ -155,7 +160,9 @@ def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[Sco
             continue
         if not parts:
             continue
-        qpm = _u(rng, config.performance["tempo_bpm"]) * 0.85
+        # Scores are a little slower than random material; Renaissance and Trecento scores are
+        # written with the half note (or longer) as beat, so their quarter notes go twice as fast.
+        qpm = _u(rng, config.performance["tempo_bpm"]) * 0.85 * (2.0 if coll in ALLA_BREVE_COLLECTIONS else 1.0)
         lines = corpus_mod.excerpt(parts, rng, n_parts=len(instruments), duration_s=duration_s, qpm=qpm)
         if not lines:
             continue
@@ -167,13 +174,19 @@ def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[Sco
             if not info.polyphonic:
                 line = _monophonic(line)
             out.append(fit_to_range(line, low=info.low, high=info.high, rng=rng))
-        return out, path
+        return out, path, 60.0 / qpm
     return None
 
 
-def make_example(config: DataConfig, index: int) -> Example:
-    """Render example ``index`` of the split described by ``config`` (deterministic)."""
-    rng = example_rng(config, index)
+def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example:
+    """Render example ``index`` of the split described by ``config`` (deterministic).
+
+    ``attempt`` > 0 (internal) re-draws the example from other random streams with random notes,
+    used only when no stem of the first draw was audible.
+    """
+    if index < 0:
+        raise ParameterError("example index must be >= 0")
+    rng = example_rng(config, index, 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -183,21 +196,20 @@ def make_example(config: DataConfig, index: int) -> Example:
 
     source, score_path = "random", None
     lines = None
-    if rng.random() < config.score_ratio:
+    if rng.random() < config.score_ratio and attempt == 0:
         got = _score_material(config, example_rng(config, index, 2), instruments, duration_s)
         if got is not None:
-            lines, score_path = got
+            lines, score_path, beat_s = got
             source = "score"
             instruments = instruments[: len(lines)]
     if lines is None:
-        lines = _random_material(config, rng, instruments, duration_s)
+        lines, beat_s = _random_material(config, rng, instruments, duration_s)
 
     stems, rolls, programs, notes_out, inst_meta = [], [], [], [], []
     frames = n_frames(n_samples)
     gains = []
     for line, (sf_key, prog) in zip(lines, instruments):
         info = program_info(prog)
-        beat_s = 0.5
         played = humanize(
             line, rng, base_velocity=_u(rng, perf["velocity"]), velocity_spread=_u(rng, perf["velocity_spread"]),
             timing_sd_s=_u(rng, perf["timing_sd_s"]), lag_s=_u(rng, perf["lag_s"]), beat_s=beat_s,
@@ -238,7 +250,9 @@ def make_example(config: DataConfig, index: int) -> Example:
         # Every stem empty or silent (possible with sparse score excerpts): fall back to random notes
         # of a derived index so the example still exists and stays deterministic.
         log.info("example %d had no audible stem; using fallback material", index)
-        return make_example(config, -1 - index) if index >= 0 else _raise_empty(index)
+        if attempt >= 3:
+            raise ParameterError(f"example {index}: no audible stem after {attempt + 1} draws")
+        return make_example(config, index, attempt=attempt + 1)
 
     stems_a = np.stack(stems)
     room_meta: dict[str, Any] = {"reverb": False, "noise": False}
@@ -269,7 +283,3 @@ def make_example(config: DataConfig, index: int) -> Example:
     }
     return Example(mix=mix, stems=stems_a, rolls=np.stack(rolls), programs=np.array(programs, np.int16),
                    notes=tuple(notes_out), meta=meta)
-
-
-def _raise_empty(index: int):
-    raise ParameterError(f"example {index}: no audible stem even with fallback material")
