@@ -58,7 +58,7 @@ def audit_program(soundfont: str, program: int) -> list[NoteCheck] | None:
     x = render_stem(notes, soundfont=path, program=program, n_samples=3 * SAMPLE_RATE)
     out = []
     for i, q in enumerate(pitches):
-        seg = x[int((0.15 + i) * SAMPLE_RATE):int((0.85 + i) * SAMPLE_RATE)]
+        seg = x[int((0.15 + i) * SAMPLE_RATE) : int((0.85 + i) * SAMPLE_RATE)]
         level = 20.0 * np.log10(np.sqrt(np.mean(seg.astype(np.float64) ** 2)) + 1e-12)
         out.append(NoteCheck(q, round(float(level), 1), round(harmonic_share(seg, q), 3)))
     return out

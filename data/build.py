@@ -58,8 +58,11 @@ def write_example(root: str | Path, ex) -> Path:
     # Uncompressed: zlib saved only ~20 % of the bytes (float16 audio barely compresses) and
     # cost ~25 % of the build time.
     np.savez(
-        tmp, mix=ex.mix.astype(np.float16), stems=ex.stems.astype(np.float16),
-        rolls=ex.rolls.astype(np.uint8), programs=ex.programs.astype(np.int16),
+        tmp,
+        mix=ex.mix.astype(np.float16),
+        stems=ex.stems.astype(np.float16),
+        rolls=ex.rolls.astype(np.uint8),
+        programs=ex.programs.astype(np.int16),
     )
     os.replace(tmp, path)
     return path
@@ -97,8 +100,15 @@ class BuildResult:
     cpu_s: float = 0.0
 
 
-def build(config: DataConfig, out: str | Path, *, hours: float, workers: int = 2, start: int = 0,
-          progress: bool = True) -> BuildResult:
+def build(
+    config: DataConfig,
+    out: str | Path,
+    *,
+    hours: float,
+    workers: int = 2,
+    start: int = 0,
+    progress: bool = True,
+) -> BuildResult:
     """Render ``hours`` of audio of ``config`` into ``out`` (resumable). See module docstring."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +150,9 @@ def build(config: DataConfig, out: str | Path, *, hours: float, workers: int = 2
         else:
             import multiprocessing as mp
 
-            pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(cfg_dict, str(out)))
+            pool = mp.get_context("spawn").Pool(
+                workers, initializer=_init_worker, initargs=(cfg_dict, str(out))
+            )
             results = pool.imap(_work, todo, chunksize=1)
         try:
             for meta, cpu in results:

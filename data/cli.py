@@ -19,15 +19,25 @@ def _cmd_build(args) -> int:
 
     config = DataConfig.from_json(args.config)
     t0 = time.time()
-    res = build(config, args.out, hours=args.hours, workers=args.workers, start=args.start,
-                progress=not args.no_progress)
+    res = build(
+        config,
+        args.out,
+        hours=args.hours,
+        workers=args.workers,
+        start=args.start,
+        progress=not args.no_progress,
+    )
     wall = time.time() - t0
     rate = res.audio_s / 3600.0 / (wall / 3600.0) if wall > 0 else float("nan")
     per_core = res.audio_s / res.cpu_s if res.cpu_s > 0 else float("nan")
-    print(f"wrote {res.written} examples ({res.audio_s / 3600:.3f} h audio) to {args.out} in {wall:.1f} s "
-          f"({rate:.1f} h audio per wall-clock hour); {res.skipped} already present")
-    print(f"worker CPU time {res.cpu_s:.1f} s: {per_core:.1f} h audio per CPU-hour "
-          f"(so about {per_core * args.workers:.0f} h/h on {args.workers} idle cores)")
+    print(
+        f"wrote {res.written} examples ({res.audio_s / 3600:.3f} h audio) to {args.out} in {wall:.1f} s "
+        f"({rate:.1f} h audio per wall-clock hour); {res.skipped} already present"
+    )
+    print(
+        f"worker CPU time {res.cpu_s:.1f} s: {per_core:.1f} h audio per CPU-hour "
+        f"(so about {per_core * args.workers:.0f} h/h on {args.workers} idle cores)"
+    )
     return 0
 
 
@@ -43,8 +53,10 @@ def _cmd_summary(args) -> int:
     recs = read_manifest(root)
     hours = sum(r["duration_s"] for r in recs) / 3600.0
     size = _dir_bytes(root)
-    print(f"{root}: {len(recs)} examples, {hours:.3f} h audio, {size / 1e9:.3f} GB "
-          f"({size / 1e9 / max(hours, 1e-9):.3f} GB per hour)")
+    print(
+        f"{root}: {len(recs)} examples, {hours:.3f} h audio, {size / 1e9:.3f} GB "
+        f"({size / 1e9 / max(hours, 1e-9):.3f} GB per hour)"
+    )
     n_inst = collections.Counter(r["n_instruments"] for r in recs)
     print("instruments per example:", dict(sorted(n_inst.items())))
     src = collections.Counter(r["source"] for r in recs)
@@ -85,8 +97,9 @@ def _cmd_render_example(args) -> int:
     prefix = Path(args.out)
     prefix.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(prefix) + ".wav", mix, SAMPLE_RATE)
-    title = (f"{args.dir} #{args.index}: {rec['source']} {rec.get('score') or ''} | "
-             + ", ".join(f"{m['name']} ({m['soundfont']})" for m in rec["instruments"]))
+    title = f"{args.dir} #{args.index}: {rec['source']} {rec.get('score') or ''} | " + ", ".join(
+        f"{m['name']} ({m['soundfont']})" for m in rec["instruments"]
+    )
     plot_rolls(rolls, programs, str(prefix) + ".png", mix=mix, title=title)
     print(json.dumps(rec, indent=1))
     print(f"wrote {prefix}.wav and {prefix}.png")
@@ -112,8 +125,14 @@ def _cmd_audit(args) -> int:
             checks = audit_program(key, prog)
             if checks is None or not all(c.ok for c in checks):
                 bad += 1
-                print(f"{key} program {prog}: " + ("missing preset" if checks is None else
-                      ", ".join(f"{c.pitch}:{c.level_db}dB/{c.harmonic_share:.2f}" for c in checks)))
+                print(
+                    f"{key} program {prog}: "
+                    + (
+                        "missing preset"
+                        if checks is None
+                        else ", ".join(f"{c.pitch}:{c.level_db}dB/{c.harmonic_share:.2f}" for c in checks)
+                    )
+                )
     print(f"{bad} program(s) with a failing note")
     return 0
 
@@ -140,12 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True, help="output prefix")
     h = sub.add_parser("find-held-out-melodies", help="list corpus files harmonising held-out melodies")
     h.add_argument("--collection", default="bach")
-    a = sub.add_parser("audit-soundfonts", help="render each configured program at its range ends and check it")
+    a = sub.add_parser(
+        "audit-soundfonts", help="render each configured program at its range ends and check it"
+    )
     a.add_argument("--config", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return {"build": _cmd_build, "summary": _cmd_summary, "render-example": _cmd_render_example,
-            "find-held-out-melodies": _cmd_held_out, "audit-soundfonts": _cmd_audit}[args.cmd](args)
+    return {
+        "build": _cmd_build,
+        "summary": _cmd_summary,
+        "render-example": _cmd_render_example,
+        "find-held-out-melodies": _cmd_held_out,
+        "audit-soundfonts": _cmd_audit,
+    }[args.cmd](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,9 +22,19 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 MAX_INSTRUMENTS = 4
 
 DEFAULT_FAMILY_WEIGHTS = {
-    "piano": 1.0, "chromatic_percussion": 0.5, "organ": 0.8, "guitar": 0.9, "bass": 0.8,
-    "strings": 2.0, "ensemble": 1.2, "brass": 2.0, "reed": 2.0, "pipe": 1.5,
-    "synth_lead": 0.6, "synth_pad": 0.3, "ethnic": 0.5,
+    "piano": 1.0,
+    "chromatic_percussion": 0.5,
+    "organ": 0.8,
+    "guitar": 0.9,
+    "bass": 0.8,
+    "strings": 2.0,
+    "ensemble": 1.2,
+    "brass": 2.0,
+    "reed": 2.0,
+    "pipe": 1.5,
+    "synth_lead": 0.6,
+    "synth_pad": 0.3,
+    "ethnic": 0.5,
 }
 
 DEFAULT_PERFORMANCE = {

@@ -29,9 +29,21 @@ log = logging.getLogger(__name__)
 
 #: Held-out Bach chorales (music21 corpus names); evaluation material only.
 HELD_OUT_CHORALES: tuple[str, ...] = (
-    "bach/bwv255", "bach/bwv48.3", "bach/bwv256", "bach/bwv274", "bach/bwv62.6",
-    "bach/bwv275", "bach/bwv296", "bach/bwv297", "bach/bwv17.7", "bach/bwv326",
-    "bach/bwv327", "bach/bwv389", "bach/bwv390", "bach/bwv364", "bach/bwv385",
+    "bach/bwv255",
+    "bach/bwv48.3",
+    "bach/bwv256",
+    "bach/bwv274",
+    "bach/bwv62.6",
+    "bach/bwv275",
+    "bach/bwv296",
+    "bach/bwv297",
+    "bach/bwv17.7",
+    "bach/bwv326",
+    "bach/bwv327",
+    "bach/bwv389",
+    "bach/bwv390",
+    "bach/bwv364",
+    "bach/bwv385",
 )
 
 #: Other corpus files whose soprano melody matches a held-out chorale's (other harmonisations);
@@ -99,7 +111,9 @@ def corpus_name_with_ext(path: str) -> str:
     return p.split("/corpus/", 1)[1] if "/corpus/" in p else p
 
 
-def candidate_scores(collections: list[str] | tuple[str, ...], *, paths: tuple[str, ...] | None = None) -> list[str]:
+def candidate_scores(
+    collections: list[str] | tuple[str, ...], *, paths: tuple[str, ...] | None = None
+) -> list[str]:
     """Training-usable score files of the given corpus collections, sorted, held-out removed.
 
     Parameters
@@ -162,8 +176,8 @@ def part_intervals(part: list[list[float]]) -> list[int]:
 
 def melody_similarity(a: list[int], b: list[int], *, n: int = MELODY_NGRAM) -> float:
     """Transposition-invariant melody similarity: Jaccard index of the interval n-gram sets."""
-    ga = {tuple(a[i:i + n]) for i in range(len(a) - n + 1)}
-    gb = {tuple(b[i:i + n]) for i in range(len(b) - n + 1)}
+    ga = {tuple(a[i : i + n]) for i in range(len(a) - n + 1)}
+    gb = {tuple(b[i : i + n]) for i in range(len(b) - n + 1)}
     if not ga or not gb:
         return 0.0
     return len(ga & gb) / len(ga | gb)
@@ -261,9 +275,14 @@ def held_out_melodies() -> dict[str, list[int]]:
 def find_same_melody(collection: str = "bach", *, progress: bool = False) -> list[str]:
     """Corpus files of ``collection`` (not themselves held out by name) with a part whose melody
     matches a held-out chorale's soprano (:func:`melodies_match`)."""
-    names = [p for p in _all_corpus_paths() if p.startswith(collection + "/") and p.endswith(SCORE_EXTENSIONS)]
-    names = [p for p in names if not any(corpus_name(p) == h or corpus_name(p).startswith(h + "-")
-                                         for h in HELD_OUT_CHORALES)]
+    names = [
+        p for p in _all_corpus_paths() if p.startswith(collection + "/") and p.endswith(SCORE_EXTENSIONS)
+    ]
+    names = [
+        p
+        for p in names
+        if not any(corpus_name(p) == h or corpus_name(p).startswith(h + "-") for h in HELD_OUT_CHORALES)
+    ]
     if progress:
         from tqdm import tqdm
 

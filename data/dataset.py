@@ -49,15 +49,25 @@ class RenderedDataset(torch.utils.data.Dataset):
     ``index`` int64 scalar (example index).
     """
 
-    def __init__(self, root: str | Path, *, clip_seconds: float = DEFAULT_CLIP_SECONDS, seed: int = 0,
-                 max_instruments: int = MAX_INSTRUMENTS, return_stems: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        clip_seconds: float = DEFAULT_CLIP_SECONDS,
+        seed: int = 0,
+        max_instruments: int = MAX_INSTRUMENTS,
+        return_stems: bool = False,
+    ) -> None:
         self.root = Path(root)
         records = read_manifest(self.root)
         # Safety net for splits built by older code: never serve held-out score material.
         self.records = [r for r in records if not (r.get("score") and is_held_out(r["score"]))]
         if len(self.records) < len(records):
-            log.warning("%s: skipped %d example(s) made from held-out chorale melodies",
-                        root, len(records) - len(self.records))
+            log.warning(
+                "%s: skipped %d example(s) made from held-out chorale melodies",
+                root,
+                len(records) - len(self.records),
+            )
         if not self.records:
             raise ParameterError(f"{root} holds no examples")
         self.clip_frames = max(1, int(round(clip_seconds * SAMPLE_RATE / HOP_LENGTH)))
@@ -91,10 +101,10 @@ class RenderedDataset(torch.utils.data.Dataset):
         f0 = self.crop_start(i, frames)
         s0 = f0 * HOP_LENGTH
         audio = np.zeros(self.clip_samples, np.float32)
-        seg = ex["mix"][s0:s0 + self.clip_samples].astype(np.float32)
+        seg = ex["mix"][s0 : s0 + self.clip_samples].astype(np.float32)
         audio[: seg.shape[0]] = seg
         stem_rolls = np.zeros((self.max_instruments, N_PITCHES, self.clip_frames), np.uint8)
-        part = rolls[: self.max_instruments, :, f0:f0 + self.clip_frames]
+        part = rolls[: self.max_instruments, :, f0 : f0 + self.clip_frames]
         stem_rolls[: part.shape[0], :, : part.shape[2]] = part
         programs = np.full(self.max_instruments, -1, np.int64)
         programs[: min(n_inst, self.max_instruments)] = ex["programs"][: self.max_instruments]
@@ -109,7 +119,7 @@ class RenderedDataset(torch.utils.data.Dataset):
         }
         if self.return_stems:
             stems = np.zeros((self.max_instruments, self.clip_samples), np.float32)
-            seg = ex["stems"][: self.max_instruments, s0:s0 + self.clip_samples].astype(np.float32)
+            seg = ex["stems"][: self.max_instruments, s0 : s0 + self.clip_samples].astype(np.float32)
             stems[: seg.shape[0], : seg.shape[1]] = seg
             item["stems"] = torch.from_numpy(stems)
         return item

@@ -35,7 +35,9 @@ from septimbre.utils.errors import ParameterError
 log = logging.getLogger(__name__)
 
 #: music21 corpus collections notated with a half-note (or longer) beat: tempo doubled in quarters.
-ALLA_BREVE_COLLECTIONS = frozenset({"palestrina", "monteverdi", "trecento", "josquin", "ciconia", "luca", "lusitano"})
+ALLA_BREVE_COLLECTIONS = frozenset(
+    {"palestrina", "monteverdi", "trecento", "josquin", "ciconia", "luca", "lusitano"}
+)
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,17 @@ def _random_material(config, rng, instruments, duration_s) -> tuple[list[list[Sc
             continue
         lines.append(
             random_line(
-                rng, low=info.low, high=info.high, duration_s=duration_s, beat_s=beat_s,
-                polyphonic=info.polyphonic, chord_prob=_u(rng, perf["chord_prob"]),
-                rest_prob=_u(rng, perf["rest_prob"]), repeat_prob=_u(rng, perf["repeat_prob"]),
-                legato_prob=_u(rng, perf["legato_prob"]), step_scale=_u(rng, perf["step_scale"]),
+                rng,
+                low=info.low,
+                high=info.high,
+                duration_s=duration_s,
+                beat_s=beat_s,
+                polyphonic=info.polyphonic,
+                chord_prob=_u(rng, perf["chord_prob"]),
+                rest_prob=_u(rng, perf["rest_prob"]),
+                repeat_prob=_u(rng, perf["repeat_prob"]),
+                legato_prob=_u(rng, perf["legato_prob"]),
+                step_scale=_u(rng, perf["step_scale"]),
             )
         )
     return lines, beat_s
@@ -162,7 +171,9 @@ def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[Sco
             continue
         # Scores are a little slower than random material; Renaissance and Trecento scores are
         # written with the half note (or longer) as beat, so their quarter notes go twice as fast.
-        qpm = _u(rng, config.performance["tempo_bpm"]) * 0.85 * (2.0 if coll in ALLA_BREVE_COLLECTIONS else 1.0)
+        qpm = (
+            _u(rng, config.performance["tempo_bpm"]) * 0.85 * (2.0 if coll in ALLA_BREVE_COLLECTIONS else 1.0)
+        )
         lines = corpus_mod.excerpt(parts, rng, n_parts=len(instruments), duration_s=duration_s, qpm=qpm)
         if not lines:
             continue
@@ -211,8 +222,13 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     for line, (sf_key, prog) in zip(lines, instruments):
         info = program_info(prog)
         played = humanize(
-            line, rng, base_velocity=_u(rng, perf["velocity"]), velocity_spread=_u(rng, perf["velocity_spread"]),
-            timing_sd_s=_u(rng, perf["timing_sd_s"]), lag_s=_u(rng, perf["lag_s"]), beat_s=beat_s,
+            line,
+            rng,
+            base_velocity=_u(rng, perf["velocity"]),
+            velocity_spread=_u(rng, perf["velocity_spread"]),
+            timing_sd_s=_u(rng, perf["timing_sd_s"]),
+            lag_s=_u(rng, perf["lag_s"]),
+            beat_s=beat_s,
         )
         played = sanitize(played, low=info.low, high=info.high, duration_s=duration_s)
         if not played:
@@ -224,10 +240,18 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         wobble = _u(rng, perf["wobble_cents"]) if vib > 0 else 0.0
         swell = _u(rng, perf["swell_depth"]) if rng.random() < swell_p else 0.0
         expression = int(round(_u(rng, perf["expression"])))
-        controls = control_curves(rng, duration_s=duration_s, vibrato_cents=vib, vibrato_hz=vib_hz,
-                                  wobble_cents=wobble, swell_depth=swell, expression=expression)
-        audio = render_stem(played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples,
-                            controls=controls)
+        controls = control_curves(
+            rng,
+            duration_s=duration_s,
+            vibrato_cents=vib,
+            vibrato_hz=vib_hz,
+            wobble_cents=wobble,
+            swell_depth=swell,
+            expression=expression,
+        )
+        audio = render_stem(
+            played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls
+        )
         level = rms(audio)
         if level < 1e-6:
             log.warning("example %d: silent stem (%s program %d); dropped", index, sf_key, prog)
@@ -240,12 +264,22 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         programs.append(prog)
         notes_out.append(tuple(played))
         gains.append(gain_db)
-        inst_meta.append({
-            "soundfont": sf_key, "program": prog, "name": info.name, "family": info.family,
-            "n_notes": len(played), "gain_db": round(gain_db, 2), "tilt_db_per_octave": round(tilt, 2),
-            "vibrato_cents": round(vib, 1), "vibrato_hz": round(vib_hz, 2), "wobble_cents": round(wobble, 1),
-            "swell_depth": round(swell, 2), "expression": expression,
-        })
+        inst_meta.append(
+            {
+                "soundfont": sf_key,
+                "program": prog,
+                "name": info.name,
+                "family": info.family,
+                "n_notes": len(played),
+                "gain_db": round(gain_db, 2),
+                "tilt_db_per_octave": round(tilt, 2),
+                "vibrato_cents": round(vib, 1),
+                "vibrato_hz": round(vib_hz, 2),
+                "wobble_cents": round(wobble, 1),
+                "swell_depth": round(swell, 2),
+                "expression": expression,
+            }
+        )
     if not stems:
         # Every stem empty or silent (possible with sparse score excerpts): fall back to random notes
         # of a derived index so the example still exists and stays deterministic.
@@ -261,8 +295,13 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         damping, wet = _u(rng, room["damping"]), _u(rng, room["wet"])
         ir = impulse_response(rng, rt60_s=rt60, predelay_s=pre, damping=damping)
         stems_a = add_reverb(stems_a, ir, wet=wet)
-        room_meta.update(reverb=True, rt60_s=round(rt60, 3), predelay_s=round(pre, 4),
-                         damping=round(damping, 2), wet=round(wet, 3))
+        room_meta.update(
+            reverb=True,
+            rt60_s=round(rt60, 3),
+            predelay_s=round(pre, 4),
+            damping=round(damping, 2),
+            wet=round(wet, 3),
+        )
     mix = stems_a.sum(axis=0)
     if rng.random() < room["noise_prob"]:
         snr, expo = _u(rng, room["snr_db"]), _u(rng, room["noise_exponent"])
@@ -276,10 +315,25 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     room_meta["peak_dbfs"] = round(peak_db, 2)
 
     meta = {
-        "index": int(index), "split": config.name, "seed": int(config.seed), "source": source,
-        "score": score_path, "duration_s": duration_s, "samples": n_samples, "frames": frames,
-        "n_instruments": len(stems), "programs": programs,
-        "soundfonts": [m["soundfont"] for m in inst_meta], "instruments": inst_meta, "room": room_meta,
+        "index": int(index),
+        "split": config.name,
+        "seed": int(config.seed),
+        "source": source,
+        "score": score_path,
+        "duration_s": duration_s,
+        "samples": n_samples,
+        "frames": frames,
+        "n_instruments": len(stems),
+        "programs": programs,
+        "soundfonts": [m["soundfont"] for m in inst_meta],
+        "instruments": inst_meta,
+        "room": room_meta,
     }
-    return Example(mix=mix, stems=stems_a, rolls=np.stack(rolls), programs=np.array(programs, np.int16),
-                   notes=tuple(notes_out), meta=meta)
+    return Example(
+        mix=mix,
+        stems=stems_a,
+        rolls=np.stack(rolls),
+        programs=np.array(programs, np.int16),
+        notes=tuple(notes_out),
+        meta=meta,
+    )

@@ -55,7 +55,9 @@ def humanize(
         j = rng.normal(0.0, timing_sd_s) + lag_s
         start = max(0.0, n.start_s + j)
         end = n.end_s + j + rng.normal(0.0, timing_sd_s * 0.5)
-        out.append(replace(n, start_s=start, end_s=max(end, start + 0.03), velocity=int(np.clip(round(v), 15, 127))))
+        out.append(
+            replace(n, start_s=start, end_s=max(end, start + 0.03), velocity=int(np.clip(round(v), 15, 127)))
+        )
     return out
 
 

@@ -45,8 +45,16 @@ def _fluidsynth():
     fs = require("fluidsynth", "train")
     if _write_float is None:
         fn = fs._fl.fluid_synth_write_float
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        fn.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_int,
+            ctypes.c_int,
+        ]
         fn.restype = ctypes.c_int
         _write_float = fn
     return fs
@@ -117,8 +125,17 @@ def render_stem(
         if synth.program_select(ch, sfid, 0, int(program)) != 0:
             raise ParameterError(f"soundfont {path} has no preset for GM program {program}")
         # Explicit pitch-bend range (RPN 0), then null RPN; centre pan; no effect sends.
-        for cc, v in ((101, 0), (100, 0), (6, BEND_RANGE_SEMITONES), (38, 0), (101, 127), (100, 127),
-                      (10, 64), (91, 0), (93, 0)):
+        for cc, v in (
+            (101, 0),
+            (100, 0),
+            (6, BEND_RANGE_SEMITONES),
+            (38, 0),
+            (101, 127),
+            (100, 127),
+            (10, 64),
+            (91, 0),
+            (93, 0),
+        ):
             synth.cc(ch, cc, v)
         sr = RENDER_SAMPLE_RATE
         n_render = -(-(n_samples * sr // SAMPLE_RATE + _FLUID_BLOCK) // _FLUID_BLOCK) * _FLUID_BLOCK
@@ -138,8 +155,9 @@ def render_stem(
             nonlocal pos
             to = min(to, n_render)
             if to > pos:
-                _write_float(handle, to - pos, left.ctypes.data + 4 * pos, 0, 1,
-                             right.ctypes.data + 4 * pos, 0, 1)
+                _write_float(
+                    handle, to - pos, left.ctypes.data + 4 * pos, 0, 1, right.ctypes.data + 4 * pos, 0, 1
+                )
                 pos = to
 
         for at, _, kind, a, b in events:

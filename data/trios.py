@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from septimbre.data.notes import ScoreNote
 from septimbre.data.targets import notes_to_roll
-from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz, n_frames
+from septimbre.utils.constants import N_PITCHES, SAMPLE_RATE, midi_to_hz, n_frames
 from septimbre.utils.errors import AudioLoadError, MissingResourceError
 
 #: Environment variable naming the TRIOS folder.
@@ -26,8 +26,14 @@ TRIOS_ENV = "SEPTIMBRE_TRIOS"
 DRUM_TRACKS = ("kick", "ride", "snare")
 #: GM program closest to each TRIOS instrument (for reports and timbre matching).
 INSTRUMENT_PROGRAMS = {
-    "piano": 0, "violin": 40, "viola": 41, "horn": 60, "trumpet": 56, "bassoon": 70,
-    "clarinet": 71, "saxophone": 65,
+    "piano": 0,
+    "violin": 40,
+    "viola": 41,
+    "horn": 60,
+    "trumpet": 56,
+    "bassoon": 70,
+    "clarinet": 71,
+    "saxophone": 65,
 }
 
 
@@ -103,8 +109,11 @@ def _read_notes(path: Path) -> tuple[ScoreNote, ...]:
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(path))
-    notes = [ScoreNote(float(n.start), float(n.end), int(n.pitch), int(n.velocity))
-             for inst in pm.instruments for n in inst.notes]
+    notes = [
+        ScoreNote(float(n.start), float(n.end), int(n.pitch), int(n.velocity))
+        for inst in pm.instruments
+        for n in inst.notes
+    ]
     return tuple(sorted(notes, key=lambda n: (n.start_s, n.pitch)))
 
 
@@ -115,13 +124,19 @@ def load_piece(name: str, *, root: str | Path | None = None) -> TriosPiece:
     names = sorted(p.stem for p in folder.glob("*.mid") if p.stem not in DRUM_TRACKS)
     stems = [_read_audio(folder / f"{n}.flac") for n in names]
     length = max([mix.shape[0]] + [s.shape[0] for s in stems])
-    pad = lambda x: np.pad(x, (0, length - x.shape[0]))
+
+    def pad(x: np.ndarray) -> np.ndarray:
+        return np.pad(x, (0, length - x.shape[0]))
+
     mix = pad(mix)
     stems_a = np.stack([pad(s) for s in stems]) if stems else np.zeros((0, length), np.float32)
     notes = tuple(_read_notes(folder / f"{n}.mid") for n in names)
     frames = n_frames(length)
-    rolls = (np.stack([notes_to_roll(ns, n_frames=frames) for ns in notes]) if notes
-             else np.zeros((0, 84, frames), np.uint8))
+    rolls = (
+        np.stack([notes_to_roll(ns, n_frames=frames) for ns in notes])
+        if notes
+        else np.zeros((0, N_PITCHES, frames), np.uint8)
+    )
     programs = np.array([INSTRUMENT_PROGRAMS.get(n, -1) for n in names], np.int16)
     return TriosPiece(name, mix, stems_a, rolls, programs, tuple(names), notes)
 

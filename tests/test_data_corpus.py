@@ -10,8 +10,23 @@ from septimbre.utils.errors import ParameterError
 pytest.importorskip("music21", reason="music21 (septimbre[train]) not installed")
 
 #: The list from DEVELOPERS.md, restated here on purpose: the test fails if the constant drifts.
-EXPECTED = {"bwv255", "bwv48.3", "bwv256", "bwv274", "bwv62.6", "bwv275", "bwv296", "bwv297", "bwv17.7",
-            "bwv326", "bwv327", "bwv389", "bwv390", "bwv364", "bwv385"}
+EXPECTED = {
+    "bwv255",
+    "bwv48.3",
+    "bwv256",
+    "bwv274",
+    "bwv62.6",
+    "bwv275",
+    "bwv296",
+    "bwv297",
+    "bwv17.7",
+    "bwv326",
+    "bwv327",
+    "bwv389",
+    "bwv390",
+    "bwv364",
+    "bwv385",
+}
 
 
 def test_held_out_constant_is_the_developers_list():
@@ -31,10 +46,20 @@ def test_held_out_files_never_appear_among_candidates():
 
 
 def test_variant_files_and_other_collections_are_filtered_by_name():
-    paths = ("bach/bwv255.mxl", "bach/bwv255-sc.mxl", "bach/bwv2550.mxl", "bach/bwv48.3.mxl", "bach/bwv48.30.mxl",
-             "palestrina/Agnus_01.krn", "bach/choraleAnalyses/riemenschneider001.rntxt")
+    paths = (
+        "bach/bwv255.mxl",
+        "bach/bwv255-sc.mxl",
+        "bach/bwv2550.mxl",
+        "bach/bwv48.3.mxl",
+        "bach/bwv48.30.mxl",
+        "palestrina/Agnus_01.krn",
+        "bach/choraleAnalyses/riemenschneider001.rntxt",
+    )
     assert corpus.candidate_scores(["bach", "palestrina"], paths=paths) == [
-        "bach/bwv2550.mxl", "bach/bwv48.30.mxl", "palestrina/Agnus_01.krn"]
+        "bach/bwv2550.mxl",
+        "bach/bwv48.30.mxl",
+        "palestrina/Agnus_01.krn",
+    ]
     with pytest.raises(ParameterError):
         corpus.load_parts("bach/bwv389.mxl")  # refused before any parsing
 

@@ -33,9 +33,14 @@ except MissingResourceError as exc:  # pragma: no cover - CI installs timgm6mb-s
 
 
 def tiny_config(**kw) -> DataConfig:
-    """A fast split: TimGM6mb only, 2-3 s examples, a few programs (piano, violin, trumpet, clarinet, flute)."""
-    base = dict(name="test", seed=7, soundfonts={"TimGM6mb": {"programs": [0, 40, 56, 71, 73]}},
-                duration_s=[2.0, 3.0], score_ratio=0.0)
+    """A fast split: TimGM6mb only, 2-3 s examples, piano, violin, trumpet, clarinet, flute."""
+    base = dict(
+        name="test",
+        seed=7,
+        soundfonts={"TimGM6mb": {"programs": [0, 40, 56, 71, 73]}},
+        duration_s=[2.0, 3.0],
+        score_ratio=0.0,
+    )
     base.update(kw)
     return DataConfig(**base)
 
@@ -54,9 +59,13 @@ def test_roll_marks_onset_then_sustain_until_offset_exclusive():
 
 
 def test_roll_reattack_and_tiny_note_and_out_of_range():
-    notes = [ScoreNote(0.0, 0.5, 64), ScoreNote(0.5, 0.8, 64),  # re-attack: onset inside sustain
-             ScoreNote(1.0, 1.001, 70),  # shorter than a frame: still its onset frame
-             ScoreNote(0.2, 0.4, MIDI_MIN - 1), ScoreNote(0.2, 0.4, MIDI_MAX + 1)]
+    notes = [
+        ScoreNote(0.0, 0.5, 64),
+        ScoreNote(0.5, 0.8, 64),  # re-attack: onset inside sustain
+        ScoreNote(1.0, 1.001, 70),  # shorter than a frame: still its onset frame
+        ScoreNote(0.2, 0.4, MIDI_MIN - 1),
+        ScoreNote(0.2, 0.4, MIDI_MAX + 1),
+    ]
     roll = notes_to_roll(notes, n_frames=120)
     r = roll[64 - MIDI_MIN]
     assert r[0] == ONSET and r[43] == ONSET and r[42] == SUSTAIN and r[69] == 0
@@ -66,7 +75,12 @@ def test_roll_reattack_and_tiny_note_and_out_of_range():
 
 
 def test_sanitize_never_holds_a_key_twice():
-    notes = [ScoreNote(0.0, 1.0, 60), ScoreNote(0.5, 1.5, 60), ScoreNote(0.5, 0.9, 60), ScoreNote(0.2, 0.6, 99)]
+    notes = [
+        ScoreNote(0.0, 1.0, 60),
+        ScoreNote(0.5, 1.5, 60),
+        ScoreNote(0.5, 0.9, 60),
+        ScoreNote(0.2, 0.6, 99),
+    ]
     out = sanitize(notes, low=40, high=90, duration_s=1.2)
     assert [(n.start_s, n.end_s, n.pitch) for n in out] == [(0.0, 0.5, 60), (0.5, 1.2, 60)]
 
@@ -78,8 +92,19 @@ def test_random_lines_cover_every_pitch_of_a_range_and_use_chords():
     rng = np.random.default_rng(0)
     seen, intervals = set(), []
     for _ in range(60):
-        line = random_line(rng, low=48, high=72, duration_s=6.0, beat_s=0.4, polyphonic=True, chord_prob=0.5,
-                           rest_prob=0.05, repeat_prob=0.1, legato_prob=0.0, step_scale=3.0)
+        line = random_line(
+            rng,
+            low=48,
+            high=72,
+            duration_s=6.0,
+            beat_s=0.4,
+            polyphonic=True,
+            chord_prob=0.5,
+            rest_prob=0.05,
+            repeat_prob=0.1,
+            legato_prob=0.0,
+            step_scale=3.0,
+        )
         seen |= {n.pitch for n in line}
         by_start: dict[float, list[int]] = {}
         for n in line:
@@ -90,8 +115,15 @@ def test_random_lines_cover_every_pitch_of_a_range_and_use_chords():
 
 
 def test_pitch_bends_stay_below_a_quarter_tone():
-    ev = control_curves(np.random.default_rng(1), duration_s=3.0, vibrato_cents=200.0, vibrato_hz=6.0,
-                        wobble_cents=100.0, swell_depth=0.5, expression=127)
+    ev = control_curves(
+        np.random.default_rng(1),
+        duration_s=3.0,
+        vibrato_cents=200.0,
+        vibrato_hz=6.0,
+        wobble_cents=100.0,
+        swell_depth=0.5,
+        expression=127,
+    )
     bends = [e.value for e in ev if e.kind == "bend"]
     assert bends and max(abs(b) for b in bends) / 8192 * BEND_RANGE_SEMITONES * 100 <= MAX_BEND_CENTS + 0.1
     assert MAX_BEND_CENTS < 50
@@ -115,7 +147,9 @@ def test_rendered_energy_onsets_within_one_frame_of_midi_onsets():
             frames = np.arange(int((t - 0.2) * FRAME_RATE), int((t + 0.2) * FRAME_RATE))
             win = np.hanning(512)
             k = np.exp(-2j * np.pi * f0 * np.arange(512) / SAMPLE_RATE)
-            energy = np.array([abs(np.sum(win * k * audio[f * HOP_LENGTH - 256:f * HOP_LENGTH + 256])) for f in frames])
+            energy = np.array(
+                [abs(np.sum(win * k * audio[f * HOP_LENGTH - 256 : f * HOP_LENGTH + 256])) for f in frames]
+            )
             first = frames[np.argmax(energy > 0.1 * energy.max())]  # -20 dB: start of the attack
             assert abs(first - round(t * FRAME_RATE)) <= 1, (program, p, first, t * FRAME_RATE)
 
@@ -163,7 +197,11 @@ def test_example_shapes_ranges_and_mixture():
         ex = make_example(cfg, index)
         n_inst, samples = ex.stems.shape
         assert ex.mix.shape == (samples,) and samples == round(ex.meta["duration_s"] * SAMPLE_RATE)
-        assert ex.rolls.shape == (n_inst, N_PITCHES, n_frames(samples)) == (n_inst, N_PITCHES, -(-samples // HOP_LENGTH))
+        assert (
+            ex.rolls.shape
+            == (n_inst, N_PITCHES, n_frames(samples))
+            == (n_inst, N_PITCHES, -(-samples // HOP_LENGTH))
+        )
         assert ex.rolls.dtype == np.uint8 and set(np.unique(ex.rolls)) <= {0, 1, 2}
         assert ex.programs.dtype == np.int16 and 1 <= n_inst <= 4
         np.testing.assert_allclose(ex.mix, ex.stems.sum(axis=0), atol=1e-5)  # no noise configured
@@ -201,8 +239,10 @@ def test_build_then_dataset_crops_are_aligned(tmp_path):
         f0 = ds.crop_start(i, full["rolls"].shape[2])
         s0 = f0 * HOP_LENGTH
         assert item["audio"].dtype == torch.float32 and item["audio"].shape == (ds.clip_samples,)
-        np.testing.assert_array_equal(item["audio"].numpy(), full["mix"][s0:s0 + ds.clip_samples].astype(np.float32))
-        sl = full["rolls"][:, :, f0:f0 + ds.clip_frames]
+        np.testing.assert_array_equal(
+            item["audio"].numpy(), full["mix"][s0 : s0 + ds.clip_samples].astype(np.float32)
+        )
+        sl = full["rolls"][:, :, f0 : f0 + ds.clip_frames]
         n = sl.shape[0]
         np.testing.assert_array_equal(item["stem_rolls"][:n].numpy(), sl)
         assert item["stem_rolls"][n:].sum() == 0 and item["programs"][n:].eq(-1).all()
