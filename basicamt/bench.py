@@ -1,0 +1,79 @@
+"""Time BasicAMT training steps: fp32 vs bf16 autocast vs bf16 + channels_last.
+
+Usage::
+
+    python -m septimbre.basicamt.bench [--rounds 3] [--threads 2] [--batch 8] [--seconds 10]
+
+One AdamW step of the default model on random audio and targets per mode, modes interleaved per
+round (so background load affects them alike); prints wall and CPU seconds per step (min and
+median over rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m septimbre.basicamt.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from septimbre.basicamt.network import BasicAMT
+    from septimbre.model.losses import transcription_loss
+    from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
+
+    torch.set_num_threads(args.threads)
+    frames = int(round(args.seconds * SAMPLE_RATE / HOP_LENGTH))
+    g = torch.Generator().manual_seed(0)
+    audio = 0.1 * torch.randn(args.batch, frames * HOP_LENGTH, generator=g)
+    onset = (torch.rand(args.batch, N_PITCHES, frames, generator=g) > 0.99).float()
+    frame = (torch.rand(args.batch, N_PITCHES, frames, generator=g) > 0.9).float()
+    modes = {}
+    for mode in ("fp32", "bf16", "bf16+channels_last"):
+        torch.manual_seed(0)
+        model = BasicAMT().train()
+        if mode.endswith("channels_last"):
+            model = model.to(memory_format=torch.channels_last)
+            model.channels_last = True
+        modes[mode] = (model, torch.optim.AdamW(model.parameters(), 1e-3))
+    wall: dict[str, list[float]] = {m: [] for m in modes}
+    cpu: dict[str, list[float]] = {m: [] for m in modes}
+
+    def step(mode: str) -> None:
+        model, opt = modes[mode]
+        t, c = time.perf_counter(), time.process_time()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode != "fp32"):
+            o, f = model.logits(audio)
+        loss = transcription_loss(o, f, onset, frame).total
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        wall[mode].append(time.perf_counter() - t)
+        cpu[mode].append(time.process_time() - c)
+
+    for mode in modes:  # warm-up
+        step(mode)
+        wall[mode].clear()
+        cpu[mode].clear()
+    for _ in range(args.rounds):
+        for mode in modes:
+            step(mode)
+    print(f"batch {args.batch} x {args.seconds:g} s, {args.threads} threads, {args.rounds} rounds")
+    for mode in modes:
+        w, c = wall[mode], cpu[mode]
+        print(f"{mode:>20}: wall {min(w):6.2f} s/step (median {statistics.median(w):6.2f}), "
+              f"CPU {min(c):6.2f} s/step")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
