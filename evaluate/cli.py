@@ -49,7 +49,7 @@ def _set_list(value: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m septimbre.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m septimbre.evaluate", description="Transcription metrics, speed benchmark and peer set-up for septimbre.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("transcription", parents=[common], help="note/frame P/R/F1 of septimbre and peers")
     tr.add_argument("--sets", type=_set_list, default=None,
                     help="comma-separated; default: trios plus the synthetic sets given a folder")
-    tr.add_argument("--peers", type=_peer_list, default=list(PEERS), help="comma-separated ('' for none)")
+    tr.add_argument("--peers", type=_peer_list, default=list(PEERS),
+                    help=f"comma-separated, '' for none (default: {','.join(PEERS)})")
     tr.add_argument("--no-ours", action="store_true", help="leave septimbre out (peers only)")
     tr.add_argument("--trios", type=Path, default=None, help="TRIOS folder (default: $SEPTIMBRE_TRIOS or "
                     "shared/data/trios beside the checkout)")
@@ -75,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("benchmark", parents=[common], help="real-time factor, peak RSS, model sizes")
     bench.add_argument("files", nargs="*", type=Path, help="audio files (default: the TRIOS mixes)")
     bench.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    bench.add_argument("--peers", type=_peer_list, default=["basic-pitch"], help="comma-separated ('' for none)")
+    bench.add_argument("--peers", type=_peer_list, default=["basic-pitch"],
+                       help="comma-separated, '' for none (default: basic-pitch)")
     bench.add_argument("--no-ours", action="store_true")
     bench.add_argument("--model", type=Path, default=None, help="septimbre: this .onnx instead of the shipped one")
     bench.add_argument("--trios", type=Path, default=None)
