@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from septimbre.model.norm import ENERGY_EPS
+from septimbre.model.norm import ENERGY_EPS, ENERGY_WINDOW_FRAMES
 from septimbre.model.stacking import DEFAULT_HARMONICS
 from septimbre.utils.errors import ParameterError
 
@@ -20,13 +20,19 @@ class BasicAMTConfig:
     harmonics : tuple of float
         Harmonic-stacking ratios.
     early_channels : int
-        Channels of the 5x5 conv and of the residual dilated context conv.
+        Channels of the early conv and of the residual context block.
+    early_kernel : (int, int)
+        (frequency, time) kernel of the early conv.
+    context_channels : int
+        Bottleneck channels inside the context block (1x1 in, dilated conv, 1x3 out).
     context_kernel : (int, int)
         (frequency, time) kernel of the dilated conv.
     context_dilation : int
-        Frequency dilation of the context conv (bins).
+        Frequency dilation of the context conv (bins); 25 taps dilated 3 span two octaves.
     neck_channels : int
-        Channels of the neck.
+        Channels of the 1x1 neck and of the pitch-resolution block.
+    pitch_kernel : (int, int)
+        Kernel of the conv that strides 3 along frequency (252 bins -> 84 pitches).
     onset_channels : int
         Hidden channels of the onset branch.
     cqt_filter_scale : float
@@ -35,17 +41,23 @@ class BasicAMTConfig:
         Window of the CQT kernels.
     energy_eps : float
         Silence floor of the energy normalisation (relative to the mean bin power).
+    energy_window_frames : int
+        Frames of the sliding loudness window of the energy normalisation (odd; 0 = whole clip).
     """
 
     harmonics: tuple[float, ...] = DEFAULT_HARMONICS
     early_channels: int = 12
-    context_kernel: tuple[int, int] = (25, 3)
+    early_kernel: tuple[int, int] = (3, 3)
+    context_channels: int = 8
+    context_kernel: tuple[int, int] = (25, 1)
     context_dilation: int = 3
     neck_channels: int = 16
+    pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
     cqt_filter_scale: float = 1.0
     cqt_window: str = "hann"
     energy_eps: float = ENERGY_EPS
+    energy_window_frames: int = ENERGY_WINDOW_FRAMES
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BasicAMTConfig":

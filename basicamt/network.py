@@ -4,19 +4,23 @@ Pipeline (shapes for a batch of ``B`` clips of ``T`` samples at SAMPLE_RATE, ``n
 
 1. :class:`~septimbre.model.cqt.OctaveCQT` power, fixed kernels: ``(B, 288, n)`` (8 octaves x 36 bins,
    lowest bin a third of a semitone below C1).
-2. :class:`~septimbre.model.norm.EnergyNorm` log-ratio to the clip's mean power (loudness-free).
+2. :class:`~septimbre.model.norm.EnergyNorm` log-ratio to the local mean power (a ~2.3 s sliding
+   window, so loudness does not matter and streaming is exact).
 3. :class:`~septimbre.model.stacking.HarmonicStacking` with ratios 0.5, 1..7: ``(B, 8, 252, n)``
    (7 octaves of fundamentals), then the learnable scalar affine map of EnergyNorm.
-4. ``early``: 5x5 conv; ``context``: 25x3 conv dilated 3 along frequency (spans two octaves each
-   way) added back to its input (residual).
-5. ``neck``: 3x3 conv over [stacked spectrum, residual features].
-6. ``frame_head``: 5x5 conv striding 3 along frequency: 252 bins -> 84 pitches (output pitch ``k`` is
-   centred on bin ``1 + 3k``, the semitone's centre bin).
-7. ``onset_pre``: 7x3 conv striding 3 along frequency on the neck; ``onset_head``: 5x5 conv over
-   [onset_pre, sigmoid(frame logits)].
+4. ``early``: 3x3 conv; ``context``: a bottlenecked residual block whose middle conv is 25x1 dilated
+   3 along frequency (spans two octaves each way): 1x1 down, dilated conv, 1x3 up (time context),
+   added back. A 25x3 middle kernel cost 1.6x the whole graph's onnxruntime CPU time for no
+   receptive-field gain over 25x1 followed by 1x3.
+5. ``neck``: 1x1 conv over [stacked spectrum, residual features].
+6. ``pitch``: 5x5 conv striding 3 along frequency, 252 bins -> 84 pitches (output pitch ``k`` is
+   centred on bin ``1 + 3k``, the semitone's centre bin); ``frame_head``: 3x3 conv -> frame logits.
+7. ``onset_hidden`` + ``onset_head``: two 3x3 convs over [pitch features, sigmoid(frame logits)].
 
-All convolutions have explicit symmetric padding; BatchNorm follows every hidden conv (folded into the
-convs at export). The CQT and the energy normalisation always run in float32, also under autocast.
+Every full-resolution (252-bin) layer is kept cheap, since cost scales with 252 x its weights; the
+capacity sits at pitch resolution (84 rows), where a weight costs a third. All convolutions have explicit
+symmetric padding; BatchNorm follows every hidden conv (folded into the convs at export). The CQT and
+the energy normalisation always run in float32, also under autocast.
 """
 
 from __future__ import annotations
@@ -60,23 +64,25 @@ class BasicAMT(nn.Module):
         if n_bins_out != N_PITCHES * BINS_PER_SEMITONE:
             raise ParameterError("CQT layout and pitch range disagree")
         n_h = len(cfg.harmonics)
-        c1, cn, co = cfg.early_channels, cfg.neck_channels, cfg.onset_channels
+        c1, cc, cn, co = cfg.early_channels, cfg.context_channels, cfg.neck_channels, cfg.onset_channels
         kf, kt = cfg.context_kernel
         self.cqt = OctaveCQT(filter_scale=cfg.cqt_filter_scale, window=cfg.cqt_window)
-        self.energy = EnergyNorm(eps=cfg.energy_eps)
+        self.energy = EnergyNorm(eps=cfg.energy_eps, window_frames=cfg.energy_window_frames)
         self.stacking = HarmonicStacking(cfg.harmonics, n_bins_out=n_bins_out, pad_value=self.energy.floor)
-        self.early = ConvBNReLU(n_h, c1, (5, 5))
-        self.context = ConvBNReLU(c1, c1, (kf, kt), dilation=(cfg.context_dilation, 1))
-        self.neck = ConvBNReLU(n_h + c1, cn, (3, 3))
+        self.early = ConvBNReLU(n_h, c1, tuple(cfg.early_kernel))
+        self.context = nn.Sequential(
+            ConvBNReLU(c1, cc, (1, 1)),
+            ConvBNReLU(cc, cc, (kf, kt), dilation=(cfg.context_dilation, 1)),
+            ConvBNReLU(cc, c1, (1, 3)),
+        )
+        self.neck = ConvBNReLU(n_h + c1, cn, (1, 1))
         s = BINS_PER_SEMITONE
+        pf, pt = cfg.pitch_kernel
         # Output pitch k is centred on input bin s*k + 1: padding = (kernel - 1) // 2 - 1 for s = 3.
-        self.frame_head = nn.Conv2d(cn, 1, (5, 5), stride=(s, 1), padding=(5 // 2 - 1, 2))
-        self.onset_pre = ConvBNReLU(cn, co, (7, 3), stride=(s, 1), padding=(7 // 2 - 1, 1))
-        self.onset_head = nn.Conv2d(co + 1, 1, (5, 5), padding=(2, 2))
-        # Start from a low prior (notes are sparse) so early steps do not spend themselves on silence.
-        with torch.no_grad():
-            self.frame_head.bias.fill_(FRAME_PRIOR_LOGIT)
-            self.onset_head.bias.fill_(ONSET_PRIOR_LOGIT)
+        self.pitch = ConvBNReLU(cn, cn, (pf, pt), stride=(s, 1), padding=((pf - 1) // 2 - 1, (pt - 1) // 2))
+        self.frame_head = nn.Conv2d(cn, 1, (3, 3), padding=(1, 1))
+        self.onset_hidden = ConvBNReLU(cn + 1, co, (3, 3))
+        self.onset_head = nn.Conv2d(co, 1, (3, 3), padding=(1, 1))
 
     @classmethod
     def from_config(cls, config: BasicAMTConfig | dict[str, Any] | None = None) -> "BasicAMT":
@@ -112,9 +118,9 @@ class BasicAMT(nn.Module):
         h = self.early(x)
         h = h + self.context(h)
         neck = self.neck(torch.cat([x.to(h.dtype), h], dim=1))
-        frame = self.frame_head(neck)  # (B, 1, 84, n)
-        onset_in = torch.cat([self.onset_pre(neck), torch.sigmoid(frame)], dim=1)
-        onset = self.onset_head(onset_in)
+        pitch = self.pitch(neck)  # (B, cn, 84, n)
+        frame = self.frame_head(pitch)  # (B, 1, 84, n)
+        onset = self.onset_head(self.onset_hidden(torch.cat([pitch, torch.sigmoid(frame)], dim=1)))
         return onset.squeeze(1), frame.squeeze(1)
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
