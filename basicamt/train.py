@@ -331,8 +331,9 @@ def train(
     model.train()
     window: list[float] = []
     t_step = time.monotonic()
+    flag = _StopFlag()
     try:
-        with _StopFlag() as flag:
+        with flag:
             while step < stop_at:
                 if hasattr(train_set, "set_epoch"):
                     train_set.set_epoch(epoch)
@@ -391,6 +392,13 @@ def train(
                 if stopped_by != "max_steps" or step >= stop_at:
                     break
                 epoch, pos = epoch + 1, 0
+    except RuntimeError as exc:
+        # A signal sent to the whole process group also kills the DataLoader worker; the state of the
+        # last completed step is still consistent, so checkpoint it and stop cleanly.
+        if flag.reason is None:
+            raise
+        logger.warning("data loader stopped by the signal (%s)", exc)
+        stopped_by = "signal"
     finally:
         bar.close()
         checkpoint(complete=step >= cfg.max_steps)
