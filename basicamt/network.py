@@ -42,9 +42,6 @@ __all__ = ["BasicAMT", "BasicAMTConfig", "MAX_PARAMETERS", "n_parameters"]
 
 #: Trainable parameter budget of the shipped architecture.
 MAX_PARAMETERS: int = 20_000
-#: Initial head biases (logits of the prior probability of an active frame / an onset).
-FRAME_PRIOR_LOGIT: float = -3.0
-ONSET_PRIOR_LOGIT: float = -5.0
 
 
 class BasicAMT(nn.Module):
