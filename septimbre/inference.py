@@ -38,9 +38,11 @@ DEFAULT_MODEL: str = "basicamt"
 #: onnxruntime intra-op threads unless told otherwise.
 DEFAULT_THREADS: int = 2
 #: Output frames kept per window (about 17.8 s) and frames of audio context on each side (about
-#: 1.5 s, more than half the longest CQT kernel, ~0.8 s).
+#: 1.9 s). A kept frame depends on audio up to ~142 frames away: the energy normalisation's
+#: sliding window (ENERGY_WINDOW_FRAMES // 2 = 100) + half the longest CQT kernel (~35) + the
+#: convolutions' time extent (7); 160 frames cover it, so windowed posteriors equal single-pass ones.
 DEFAULT_STEP_FRAMES: int = 1536
-DEFAULT_CONTEXT_FRAMES: int = 128
+DEFAULT_CONTEXT_FRAMES: int = 160
 #: Frames over which neighbouring windows are cross-faded (centred on the seam).
 DEFAULT_FADE_FRAMES: int = 32
 INPUT_NAME: str = "audio"
