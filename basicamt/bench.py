@@ -26,7 +26,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
-
     from septimbre.basicamt.network import BasicAMT
     from septimbre.model.losses import transcription_loss
     from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE

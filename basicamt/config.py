@@ -60,7 +60,7 @@ class BasicAMTConfig:
     energy_window_frames: int = ENERGY_WINDOW_FRAMES
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BasicAMTConfig":
+    def from_dict(cls, data: dict[str, Any]) -> BasicAMTConfig:
         """Build from a (JSON-decoded) dict; unknown keys are an error, lists become tuples."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names

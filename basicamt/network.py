@@ -28,8 +28,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
-
 from septimbre.basicamt.config import BasicAMTConfig
 from septimbre.model.blocks import ConvBNReLU
 from septimbre.model.cqt import OctaveCQT
@@ -37,8 +35,9 @@ from septimbre.model.norm import EnergyNorm
 from septimbre.model.stacking import HarmonicStacking
 from septimbre.utils.constants import BINS_PER_OCTAVE, BINS_PER_SEMITONE, N_OCTAVES, N_PITCHES
 from septimbre.utils.errors import ParameterError
+from torch import nn
 
-__all__ = ["BasicAMT", "BasicAMTConfig", "MAX_PARAMETERS", "n_parameters"]
+__all__ = ["MAX_PARAMETERS", "BasicAMT", "BasicAMTConfig", "n_parameters"]
 
 #: Trainable parameter budget of the shipped architecture.
 MAX_PARAMETERS: int = 20_000
@@ -82,7 +81,7 @@ class BasicAMT(nn.Module):
         self.onset_head = nn.Conv2d(co, 1, (3, 3), padding=(1, 1))
 
     @classmethod
-    def from_config(cls, config: BasicAMTConfig | dict[str, Any] | None = None) -> "BasicAMT":
+    def from_config(cls, config: BasicAMTConfig | dict[str, Any] | None = None) -> BasicAMT:
         """Build from a config dataclass or its dict form (as stored in the model JSON)."""
         if isinstance(config, dict):
             config = BasicAMTConfig.from_dict(config)

@@ -10,7 +10,6 @@ of ``(seed, e, i)``.
 from __future__ import annotations
 
 import numpy as np
-
 from septimbre.utils.constants import HOP_LENGTH, MIDI_MIN, N_PITCHES, SAMPLE_RATE, midi_to_hz
 
 

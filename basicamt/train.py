@@ -109,7 +109,7 @@ class TrainConfig:
     quick_min_note_ms: float = 60.0
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """From a JSON dict; unknown keys are an error (typos must not pass silently)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names - {"comment"}
@@ -119,7 +119,7 @@ class TrainConfig:
         return cls(**clean)
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         p = Path(path)
         if not p.is_file():
             raise MissingResourceError(f"training config not found: {p}")
@@ -168,7 +168,7 @@ class _StopFlag:
         self.reason: str | None = None
         self._old: dict = {}
 
-    def __enter__(self) -> "_StopFlag":
+    def __enter__(self) -> _StopFlag:
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -197,7 +197,6 @@ def _atomic_save(obj, path: Path) -> None:
 
 def _build_model(cfg: TrainConfig):
     import torch
-
     from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
 
     torch.manual_seed(cfg.seed)
@@ -255,10 +254,9 @@ def train(
         Extra JSON-able facts stored under ``training`` in the model JSON (e.g. data folders).
     """
     import torch
-    from tqdm import tqdm
-
     from septimbre.model.io import save_model
     from septimbre.model.losses import transcription_loss
+    from tqdm import tqdm
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -55,9 +55,8 @@ class Trial:
 
 def search(clips, *, progress: bool = True) -> tuple[Trial, list[Trial]]:
     """Coarse-to-fine threshold search on collected validation clips; returns (best, all trials)."""
-    from tqdm import tqdm
-
     from septimbre.basicamt.validation import score
+    from tqdm import tqdm
 
     seen: dict[tuple[float, float, float], Trial] = {}
 

@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-
 from septimbre.utils.constants import MIDI_MIN, frames_to_seconds
 
 logger = logging.getLogger(__name__)
@@ -92,7 +91,6 @@ def collect(
         Mean ``val_loss``, ``val_frame_loss``, ``val_onset_loss`` (the training focal losses) per clip.
     """
     import torch
-
     from septimbre.model.losses import transcription_loss
 
     n = len(dataset) if max_clips is None else min(len(dataset), int(max_clips))

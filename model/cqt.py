@@ -29,8 +29,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from septimbre.utils.constants import (
     BINS_PER_OCTAVE,
     CQT_FMIN_HZ,
@@ -39,6 +37,7 @@ from septimbre.utils.constants import (
     SAMPLE_RATE,
 )
 from septimbre.utils.errors import ParameterError
+from torch import nn
 
 #: Taps of the base low-pass of the 2x decimator (applied forward and backward: 2 * 35 - 1 taps).
 DECIMATOR_BASE_TAPS: int = 35

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from septimbre.utils.constants import BINS_PER_OCTAVE
 from septimbre.utils.errors import ParameterError
+from torch import nn
 
 #: One sub-harmonic and the first seven harmonics.
 DEFAULT_HARMONICS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0)

@@ -8,9 +8,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from septimbre.basicamt.network import MAX_PARAMETERS, BasicAMT, BasicAMTConfig, n_parameters  # noqa: E402
-from septimbre.model.io import load_model, save_model  # noqa: E402
-from septimbre.utils.constants import N_PITCHES, n_frames  # noqa: E402
+from septimbre.basicamt.network import MAX_PARAMETERS, BasicAMT, BasicAMTConfig, n_parameters
+from septimbre.model.io import load_model, save_model
+from septimbre.utils.constants import N_PITCHES, n_frames
 
 
 @pytest.fixture(scope="module")

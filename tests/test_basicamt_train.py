@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from septimbre.basicamt.synthetic import ToneDataset  # noqa: E402
-from septimbre.basicamt.train import TrainConfig, lr_factor, train  # noqa: E402
-from septimbre.basicamt.validation import collect, rolls_to_notes  # noqa: E402
-from septimbre.model.io import load_model  # noqa: E402
+from septimbre.basicamt.synthetic import ToneDataset
+from septimbre.basicamt.train import TrainConfig, lr_factor, train
+from septimbre.basicamt.validation import collect, rolls_to_notes
+from septimbre.model.io import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"early_channels": 4, "neck_channels": 4, "onset_channels": 4}

@@ -7,10 +7,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from septimbre.model.cqt import OctaveCQT, decimator_taps  # noqa: E402
-from septimbre.model.norm import EnergyNorm  # noqa: E402
-from septimbre.model.stacking import HarmonicStacking, harmonic_shifts  # noqa: E402
-from septimbre.utils.constants import (  # noqa: E402
+from septimbre.model.cqt import OctaveCQT, decimator_taps
+from septimbre.model.norm import EnergyNorm
+from septimbre.model.stacking import HarmonicStacking, harmonic_shifts
+from septimbre.utils.constants import (
     BINS_PER_SEMITONE,
     HOP_LENGTH,
     MIDI_MIN,
