@@ -14,16 +14,6 @@ from septimbre.cli import main
 
 
 @pytest.fixture(scope="module")
-def double(tmp_path_factory):
-    from septimbre.testing import build_test_double, write_test_config
-
-    folder = tmp_path_factory.mktemp("double")
-    path = build_test_double(folder / "double.onnx")
-    write_test_config(folder / "double.json")
-    return path
-
-
-@pytest.fixture(scope="module")
 def songs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("songs")
     sr = 32000

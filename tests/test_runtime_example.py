@@ -35,14 +35,10 @@ def test_example_matches_its_script():
     assert got == want
 
 
-def test_example_transcribes(tmp_path):
+def test_example_transcribes(double):
     # The example runs end to end through the streaming pipeline (with the ONNX test double).
-    pytest.importorskip("onnx")
     from septimbre.inference import Transcriber
-    from septimbre.testing import build_test_double, write_test_config
 
-    model = build_test_double(tmp_path / "d.onnx")
-    write_test_config(tmp_path / "d.json")
-    result = Transcriber(model).transcribe(EXAMPLES / "duet.flac")
+    result = Transcriber(double).transcribe(EXAMPLES / "duet.flac")
     assert result.duration_s == pytest.approx(sf.info(str(EXAMPLES / "duet.flac")).duration, abs=1e-3)
     assert len(result.notes) > 5

@@ -24,16 +24,6 @@ TONES = [(0.5, 1.5, 69), (1.0, 2.5, 76), (2.0, 3.5, 64), (3.0, 3.3, 72)]  # (sta
 
 
 @pytest.fixture(scope="module")
-def double(tmp_path_factory):
-    from septimbre.testing import build_test_double, write_test_config
-
-    folder = tmp_path_factory.mktemp("double")
-    path = build_test_double(folder / "double.onnx")
-    write_test_config(folder / "double.json")
-    return path
-
-
-@pytest.fixture(scope="module")
 def signal():
     t = np.arange(int(4.0 * SR)) / SR
     x = np.zeros_like(t)
