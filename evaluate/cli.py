@@ -32,20 +32,21 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _peer_list(value: str) -> list[str]:
-    names = _csv(value)
-    unknown = [n for n in names if n not in PEERS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
-    return names
+def _names_from(known, what: str):
+    """argparse type: a comma-separated list of names, each one of ``known``."""
+
+    def parse(value: str) -> list[str]:
+        names = _csv(value)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return names
+
+    return parse
 
 
-def _set_list(value: str) -> list[str]:
-    names = _csv(value)
-    unknown = [n for n in names if n not in SET_NAMES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SET_NAMES)}")
-    return names
+_peer_list = _names_from(PEERS, "peer")
+_set_list = _names_from(SET_NAMES, "set")
 
 
 def build_parser() -> argparse.ArgumentParser:
