@@ -19,6 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+
+def _map_checkout_folders() -> None:
+    """Let a source checkout import as installed (e.g. ``python -c 'import septimbre'`` in the repo root).
+
+    Installed, ``septimbre.utils`` etc. are mapped from the top-level folders by setuptools'
+    package-dir. Imported straight from a checkout (the folder on ``sys.path`` shadows the installed
+    package), this package's ``__path__`` would not reach them: add the checkout root, recognised by
+    its pyproject.toml and ``utils/constants.py``, so ``septimbre.utils`` resolves to ``<root>/utils``.
+    """
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    is_checkout = (root / "pyproject.toml").is_file() and (root / "utils" / "constants.py").is_file()
+    if is_checkout and str(root) not in __path__:
+        __path__.append(str(root))
+
+
+_map_checkout_folders()
+
 from septimbre.utils.errors import SeptimbreError
 
 if TYPE_CHECKING:  # pragma: no cover
