@@ -11,12 +11,20 @@ from septimbre.model.stacking import DEFAULT_HARMONICS
 from septimbre.utils.errors import ParameterError
 
 
+#: Trunk layouts of BasicAMT (see BasicAMTConfig.layout).
+LAYOUTS: tuple[str, ...] = ("bins", "pitch")
+
+
 @dataclass(frozen=True)
 class BasicAMTConfig:
     """Architecture of :class:`BasicAMT` (JSON-able; stored in the model's ``.json``).
 
     Attributes
     ----------
+    layout : str
+        ``"bins"``: the trunk runs at CQT resolution (252 bins, 3 per semitone) and a late conv
+        strides to 84 pitches. ``"pitch"``: the first conv strides to 84 pitches, and everything
+        after it runs at pitch resolution (a third of the cost per weight).
     harmonics : tuple of float
         Harmonic-stacking ratios.
     early_channels : int
@@ -28,9 +36,13 @@ class BasicAMTConfig:
     context_kernel : (int, int)
         (frequency, time) kernel of the dilated conv.
     context_dilation : int
-        Frequency dilation of the context conv (bins); 25 taps dilated 3 span two octaves.
+        Frequency dilation of the context conv (rows of the map it runs on): 25 taps dilated 3 span
+        two octaves at 252 bins; at pitch resolution dilation 1 does.
+    context_blocks : int
+        Residual context blocks (``"pitch"`` layout only; ``"bins"`` has one).
     neck_channels : int
-        Channels of the 1x1 neck and of the pitch-resolution block.
+        Channels of the neck (1x1 over [stacked spectrum, context] in ``"bins"``; 3x3 over the context
+        in ``"pitch"``) and of the pitch-resolution features the heads read.
     pitch_kernel : (int, int)
         Kernel of the conv that strides 3 along frequency (252 bins -> 84 pitches).
     onset_channels : int
@@ -45,12 +57,14 @@ class BasicAMTConfig:
         Frames of the sliding loudness window of the energy normalisation (odd; 0 = whole clip).
     """
 
+    layout: str = "bins"
     harmonics: tuple[float, ...] = DEFAULT_HARMONICS
     early_channels: int = 12
     early_kernel: tuple[int, int] = (3, 3)
     context_channels: int = 8
     context_kernel: tuple[int, int] = (25, 1)
     context_dilation: int = 3
+    context_blocks: int = 1
     neck_channels: int = 16
     pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
@@ -68,3 +82,9 @@ class BasicAMTConfig:
             raise ParameterError(f"unknown BasicAMT config keys: {sorted(unknown)}")
         fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**fixed)
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ParameterError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if self.context_blocks < 1 or (self.layout == "bins" and self.context_blocks != 1):
+            raise ParameterError("context_blocks must be >= 1 (and 1 in the 'bins' layout)")

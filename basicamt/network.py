@@ -65,17 +65,20 @@ class BasicAMT(nn.Module):
         self.cqt = OctaveCQT(filter_scale=cfg.cqt_filter_scale, window=cfg.cqt_window)
         self.energy = EnergyNorm(eps=cfg.energy_eps, window_frames=cfg.energy_window_frames)
         self.stacking = HarmonicStacking(cfg.harmonics, n_bins_out=n_bins_out, pad_value=self.energy.floor)
-        self.early = ConvBNReLU(n_h, c1, tuple(cfg.early_kernel))
-        self.context = nn.Sequential(
-            ConvBNReLU(c1, cc, (1, 1)),
-            ConvBNReLU(cc, cc, (kf, kt), dilation=(cfg.context_dilation, 1)),
-            ConvBNReLU(cc, c1, (1, 3)),
-        )
-        self.neck = ConvBNReLU(n_h + c1, cn, (1, 1))
         s = BINS_PER_SEMITONE
-        pf, pt = cfg.pitch_kernel
-        # Output pitch k is centred on input bin s*k + 1: padding = (kernel - 1) // 2 - 1 for s = 3.
-        self.pitch = ConvBNReLU(cn, cn, (pf, pt), stride=(s, 1), padding=((pf - 1) // 2 - 1, (pt - 1) // 2))
+        if cfg.layout == "bins":
+            self.early = ConvBNReLU(n_h, c1, tuple(cfg.early_kernel))
+            self.context = _context_block(c1, cc, (kf, kt), cfg.context_dilation)
+            self.neck = ConvBNReLU(n_h + c1, cn, (1, 1))
+            pf, pt = cfg.pitch_kernel
+            # Output pitch k is centred on input bin s*k + 1: padding = (kernel - 1) // 2 - 1 for s = 3.
+            self.pitch = ConvBNReLU(cn, cn, (pf, pt), stride=(s, 1), padding=((pf - 1) // 2 - 1, (pt - 1) // 2))
+        else:  # "pitch": stride to 84 rows at once, everything after runs at pitch resolution
+            ef, et = cfg.early_kernel
+            self.early = ConvBNReLU(n_h, c1, (ef, et), stride=(s, 1), padding=((ef - 1) // 2 - 1, (et - 1) // 2))
+            self.context = nn.ModuleList(
+                _context_block(c1, cc, (kf, kt), cfg.context_dilation) for _ in range(cfg.context_blocks))
+            self.neck = ConvBNReLU(c1, cn, (3, 3))
         self.frame_head = nn.Conv2d(cn, 1, (3, 3), padding=(1, 1))
         self.onset_hidden = ConvBNReLU(cn + 1, co, (3, 3))
         self.onset_head = nn.Conv2d(co, 1, (3, 3), padding=(1, 1))
@@ -112,9 +115,13 @@ class BasicAMT(nn.Module):
         if self.training and getattr(self, "channels_last", False):
             x = x.contiguous(memory_format=torch.channels_last)
         h = self.early(x)
-        h = h + self.context(h)
-        neck = self.neck(torch.cat([x.to(h.dtype), h], dim=1))
-        pitch = self.pitch(neck)  # (B, cn, 84, n)
+        if self.config.layout == "bins":
+            h = h + self.context(h)
+            pitch = self.pitch(self.neck(torch.cat([x.to(h.dtype), h], dim=1)))  # (B, cn, 84, n)
+        else:
+            for block in self.context:
+                h = h + block(h)
+            pitch = self.neck(h)  # (B, cn, 84, n)
         frame = self.frame_head(pitch)  # (B, 1, 84, n)
         onset = self.onset_head(self.onset_hidden(torch.cat([pitch, torch.sigmoid(frame)], dim=1)))
         return onset.squeeze(1), frame.squeeze(1)
@@ -123,6 +130,15 @@ class BasicAMT(nn.Module):
         """Onset and frame probabilities, each ``(batch, 84, ceil(samples / HOP_LENGTH))``."""
         onset, frame = self.logits(audio)
         return torch.sigmoid(onset), torch.sigmoid(frame)
+
+
+def _context_block(channels: int, bottleneck: int, kernel: tuple[int, int], dilation: int) -> nn.Sequential:
+    """Residual branch: 1x1 down to ``bottleneck``, ``kernel`` dilated along frequency, 1x3 back up."""
+    return nn.Sequential(
+        ConvBNReLU(channels, bottleneck, (1, 1)),
+        ConvBNReLU(bottleneck, bottleneck, kernel, dilation=(dilation, 1)),
+        ConvBNReLU(bottleneck, channels, (1, 3)),
+    )
 
 
 def n_parameters(model: nn.Module) -> int:

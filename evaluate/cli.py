@@ -8,6 +8,7 @@ Commands::
         [--limit N] [--model X.onnx] [--out results.json]
     python -m septimbre.evaluate benchmark [FILES ...] [--threads 1 2] [--peers basic-pitch]
         [--no-ours] [--model X.onnx] [--out bench.json]
+    python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -83,7 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", type=Path, default=None, help="septimbre: this .onnx instead of the shipped one")
     bench.add_argument("--trios", type=Path, default=None)
     bench.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+
+    long_file = sub.add_parser("long-file", parents=[common],
+                               help="write a long noise + tones recording (memory checks), block by block")
+    long_file.add_argument("--minutes", type=float, default=30.0)
+    long_file.add_argument("--seed", type=int, default=0)
+    long_file.add_argument("--out", type=Path, required=True, help="output .flac or .wav")
     return parser
+
+
+def _long_file(args) -> int:
+    from septimbre.evaluate.long_audio import write_long_file
+
+    path = write_long_file(args.out, minutes=args.minutes, seed=args.seed, progress=True)
+    print(f"wrote {path} ({args.minutes:g} min)")
+    return 0
 
 
 def _setup_peers(args) -> int:
@@ -145,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark}
+    handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
+                "long-file": _long_file}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:

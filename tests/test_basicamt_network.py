@@ -13,11 +13,18 @@ from septimbre.model.io import load_model, save_model
 from septimbre.utils.constants import N_PITCHES, n_frames
 
 
-@pytest.fixture(scope="module")
-def model():
+#: The pitch-resolution trunk as trained in basicamt/configs/train_pitch.json.
+PITCH_LAYOUT = {"layout": "pitch", "early_channels": 16, "early_kernel": (5, 3), "context_channels": 8,
+                "context_kernel": (25, 1), "context_dilation": 1, "context_blocks": 2, "neck_channels": 16,
+                "onset_channels": 8}
+
+
+@pytest.fixture(scope="module", params=["bins", "pitch"])
+def model(request):
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    return BasicAMT().eval()
+    cfg = BasicAMTConfig() if request.param == "bins" else BasicAMTConfig(**PITCH_LAYOUT)
+    return BasicAMT(cfg).eval()
 
 
 def test_parameter_budget(model):
@@ -53,23 +60,26 @@ def test_config_round_trips_through_json():
     assert BasicAMTConfig.from_dict(data) == cfg
     with pytest.raises(Exception):
         BasicAMTConfig.from_dict({"no_such_key": 1})
+    pitch = BasicAMTConfig(**PITCH_LAYOUT)
+    assert BasicAMTConfig.from_dict(json.loads(json.dumps(__import__("dataclasses").asdict(pitch)))) == pitch
 
 
-def test_save_load_round_trip(tmp_path):
-    torch.manual_seed(1)
-    small = BasicAMT(BasicAMTConfig(early_channels=4, neck_channels=4, onset_channels=4))
+@pytest.mark.parametrize("bad", [{"layout": "mel"}, {"context_blocks": 0}, {"layout": "bins", "context_blocks": 2}])
+def test_config_rejects_bad_layouts(bad):
+    with pytest.raises(Exception, match="layout|context_blocks"):
+        BasicAMTConfig(**bad)
+
+
+def test_pitch_layout_rows_are_semitones():
+    """The pitch layout's first conv strides 3 bins so that output row k is centred on CQT bin 3k + 1
+    (the semitone's centre bin): with only the kernel's centre tap set, row k copies bin 3k + 1."""
+    torch.manual_seed(0)
+    net = BasicAMT(BasicAMTConfig(**PITCH_LAYOUT)).eval()
+    conv = net.early[0]
     with torch.no_grad():
-        for p in small.parameters():
-            p.add_(0.01 * torch.randn_like(p))
-    small.eval()
-    pt, js = save_model(small, {"onset_threshold": 0.5, "frame_threshold": 0.3, "min_note_ms": 50.0}, tmp_path / "m")
-    state = torch.load(pt, weights_only=True)
-    assert set(state) == set(small.state_dict())
-    loaded, desc = load_model(tmp_path / "m")
-    assert desc["class"] == "septimbre.basicamt.network.BasicAMT"
-    assert desc["onset_threshold"] == 0.5 and desc["n_parameters"] == small.n_parameters()
-    assert loaded.config == small.config
-    x = 0.1 * torch.randn(1, 3000, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        for a, b in zip(small(x), loaded(x)):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        conv.weight.zero_()
+        conv.weight[0, 1, conv.kernel_size[0] // 2, conv.kernel_size[1] // 2] = 1.0
+        x = torch.rand(1, 8, 252, 20)
+        rows = net.early(x)[0, 0]
+    assert rows.shape == (N_PITCHES, 20)
+    torch.testing.assert_close(rows, x[0, 1, 1::3] / (1 + net.early[1].eps) ** 0.5)

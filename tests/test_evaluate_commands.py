@@ -202,3 +202,27 @@ def test_septimbre_path_end_to_end_with_the_test_double(tmp_path, capsys):
     rc = main(["benchmark", str(piece / "mix.flac"), "--threads", "1", "--peers", "", "--model", str(model)])
     text = capsys.readouterr().out
     assert rc == 0 and "septimbre" in text and "basicamt" in text  # timing row and the size row
+
+
+def test_long_file_is_deterministic_and_has_its_tones(tmp_path):
+    import soundfile as sf
+
+    from septimbre.evaluate.cli import main
+    from septimbre.evaluate.long_audio import TONE_SECONDS, _tone_pitches
+
+    out = tmp_path / "long.flac"
+    assert main(["long-file", "--minutes", "0.1", "--out", str(out)]) == 0
+    audio, sr = sf.read(out, dtype="float32")
+    assert len(audio) == round(6.0 * sr)
+    again = tmp_path / "again.flac"
+    assert main(["long-file", "--minutes", "0.1", "--out", str(again)]) == 0
+    assert np.array_equal(audio, sf.read(again, dtype="float32")[0])
+    # the strongest spectral peaks of the second segment are its three tones
+    seg = audio[int(TONE_SECONDS * sr):int(2 * TONE_SECONDS * sr)]
+    spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    freqs = np.fft.rfftfreq(len(seg), 1 / sr)
+    peaks = sorted(freqs[np.argsort(spectrum)[-40:]])
+    want = 440.0 * 2.0 ** ((_tone_pitches(3, 0)[1] - 69) / 12.0)
+    for f in want:
+        assert min(abs(p - f) for p in peaks) < 1.0
+    assert main(["long-file", "--minutes", "0", "--out", str(tmp_path / "x.flac")]) == 2
