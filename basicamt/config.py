@@ -24,13 +24,16 @@ class BasicAMTConfig:
     layout : str
         ``"bins"``: the trunk runs at CQT resolution (252 bins, 3 per semitone) and a late conv
         strides to 84 pitches. ``"pitch"``: the first conv strides to 84 pitches, and everything
-        after it runs at pitch resolution (a third of the cost per weight).
+        after it runs at pitch resolution (a third of the cost per weight). The defaults are the
+        shipped "pitch" trunk; ``basicamt/configs/train_bins_2000.json`` spells out the earlier
+        "bins" trunk.
     harmonics : tuple of float
         Harmonic-stacking ratios.
     early_channels : int
         Channels of the early conv and of the residual context block.
     early_kernel : (int, int)
-        (frequency, time) kernel of the early conv.
+        (frequency, time) kernel of the early conv (in ``"pitch"`` it strides 3 along frequency,
+        output row k centred on CQT bin 3k + 1).
     context_channels : int
         Bottleneck channels inside the context block (1x1 in, dilated conv, 1x3 out).
     context_kernel : (int, int)
@@ -44,7 +47,7 @@ class BasicAMTConfig:
         Channels of the neck (1x1 over [stacked spectrum, context] in ``"bins"``; 3x3 over the context
         in ``"pitch"``) and of the pitch-resolution features the heads read.
     pitch_kernel : (int, int)
-        Kernel of the conv that strides 3 along frequency (252 bins -> 84 pitches).
+        Kernel of the conv that strides 3 along frequency (252 bins -> 84 pitches; ``"bins"`` only).
     onset_channels : int
         Hidden channels of the onset branch.
     cqt_filter_scale : float
@@ -57,14 +60,14 @@ class BasicAMTConfig:
         Frames of the sliding loudness window of the energy normalisation (odd; 0 = whole clip).
     """
 
-    layout: str = "bins"
+    layout: str = "pitch"
     harmonics: tuple[float, ...] = DEFAULT_HARMONICS
-    early_channels: int = 12
-    early_kernel: tuple[int, int] = (3, 3)
+    early_channels: int = 16
+    early_kernel: tuple[int, int] = (5, 3)
     context_channels: int = 8
     context_kernel: tuple[int, int] = (25, 1)
-    context_dilation: int = 3
-    context_blocks: int = 1
+    context_dilation: int = 1
+    context_blocks: int = 2
     neck_channels: int = 16
     pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
@@ -87,4 +90,5 @@ class BasicAMTConfig:
         if self.layout not in LAYOUTS:
             raise ParameterError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.context_blocks < 1 or (self.layout == "bins" and self.context_blocks != 1):
-            raise ParameterError("context_blocks must be >= 1 (and 1 in the 'bins' layout)")
+            raise ParameterError(f"context_blocks must be >= 1, and 1 in the 'bins' layout; got "
+                                 f"{self.context_blocks} with layout {self.layout!r}")

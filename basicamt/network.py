@@ -90,6 +90,15 @@ class BasicAMT(nn.Module):
             config = BasicAMTConfig.from_dict(config)
         return cls(config)
 
+    @staticmethod
+    def upgrade_architecture(architecture: dict[str, Any], file_format: int) -> dict[str, Any]:
+        """The architecture dict of a model JSON in today's terms: files of format 1 were written
+        before ``layout`` and ``context_blocks`` existed and always describe the 252-bin ("bins")
+        trunk with one context block."""
+        if file_format < 2 and "layout" not in architecture:
+            return {"layout": "bins", "context_blocks": 1, **architecture}
+        return dict(architecture)
+
     def n_parameters(self) -> int:
         """Number of trainable parameters."""
         return n_parameters(self)

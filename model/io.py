@@ -4,7 +4,7 @@
 loadable with ``torch.load(..., weights_only=True)``) and ``dir/basicamt.json``::
 
     {
-      "format": 1,
+      "format": 2,
       "class": "septimbre.basicamt.network.BasicAMT",   # import path of the nn.Module
       "architecture": {...},                             # model.config as a dict (JSON-able dataclass)
       "n_parameters": 18345,
@@ -30,7 +30,9 @@ from septimbre.utils.errors import MissingResourceError, ParameterError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION: int = 1
+#: 2 since BasicAMT's architecture records its ``layout``; format-1 files predate it (see
+#: ``BasicAMT.upgrade_architecture``).
+FORMAT_VERSION: int = 2
 
 
 def _stem(path_stem: str | Path) -> Path:
@@ -120,7 +122,11 @@ def load_model(path_stem: str | Path, *, map_location: str = "cpu"):
     if not module_name.startswith("septimbre."):
         raise ParameterError(f"refusing to load model class {qualname!r} (not part of septimbre)")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    model = cls.from_config(desc.get("architecture", {}))
+    arch = desc.get("architecture", {})
+    upgrade = getattr(cls, "upgrade_architecture", None)
+    if upgrade is not None:
+        arch = upgrade(arch, int(desc.get("format", 1)))
+    model = cls.from_config(arch)
     state = torch.load(pt, map_location=map_location, weights_only=True)
     try:
         model.load_state_dict(state, strict=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,17 +14,22 @@ from septimbre.model.io import load_model, save_model
 from septimbre.utils.constants import N_PITCHES, n_frames
 
 
-#: The pitch-resolution trunk as trained in basicamt/configs/train_pitch.json.
-PITCH_LAYOUT = {"layout": "pitch", "early_channels": 16, "early_kernel": (5, 3), "context_channels": 8,
-                "context_kernel": (25, 1), "context_dilation": 1, "context_blocks": 2, "neck_channels": 16,
-                "onset_channels": 8}
+ROOT = Path(__file__).resolve().parents[1]
+#: The pitch-resolution trunk (the default) and the earlier 252-bin trunk, as their run configs spell them.
+PITCH_LAYOUT = json.loads((ROOT / "basicamt" / "configs" / "train_pitch.json").read_text())["model"]
+BINS_LAYOUT = json.loads((ROOT / "basicamt" / "configs" / "train_bins_2000.json").read_text())["model"]
+
+
+def test_default_config_is_the_pitch_trunk():
+    assert BasicAMTConfig() == BasicAMTConfig.from_dict(PITCH_LAYOUT)
+    assert BasicAMTConfig.from_dict(BINS_LAYOUT).layout == "bins"
 
 
 @pytest.fixture(scope="module", params=["bins", "pitch"])
 def model(request):
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cfg = BasicAMTConfig() if request.param == "bins" else BasicAMTConfig(**PITCH_LAYOUT)
+    cfg = BasicAMTConfig.from_dict(BINS_LAYOUT if request.param == "bins" else PITCH_LAYOUT)
     return BasicAMT(cfg).eval()
 
 
@@ -60,7 +66,7 @@ def test_config_round_trips_through_json():
     assert BasicAMTConfig.from_dict(data) == cfg
     with pytest.raises(Exception):
         BasicAMTConfig.from_dict({"no_such_key": 1})
-    pitch = BasicAMTConfig(**PITCH_LAYOUT)
+    pitch = BasicAMTConfig.from_dict(PITCH_LAYOUT)
     assert BasicAMTConfig.from_dict(json.loads(json.dumps(__import__("dataclasses").asdict(pitch)))) == pitch
 
 
@@ -74,7 +80,7 @@ def test_pitch_layout_rows_are_semitones():
     """The pitch layout's first conv strides 3 bins so that output row k is centred on CQT bin 3k + 1
     (the semitone's centre bin): with only the kernel's centre tap set, row k copies bin 3k + 1."""
     torch.manual_seed(0)
-    net = BasicAMT(BasicAMTConfig(**PITCH_LAYOUT)).eval()
+    net = BasicAMT(BasicAMTConfig.from_dict(PITCH_LAYOUT)).eval()
     conv = net.early[0]
     with torch.no_grad():
         conv.weight.zero_()
@@ -83,3 +89,17 @@ def test_pitch_layout_rows_are_semitones():
         rows = net.early(x)[0, 0]
     assert rows.shape == (N_PITCHES, 20)
     torch.testing.assert_close(rows, x[0, 1, 1::3] / (1 + net.early[1].eps) ** 0.5)
+
+
+def test_format1_json_loads_as_the_bins_trunk(tmp_path):
+    """Model JSONs written before `layout` existed (format 1) describe the 252-bin trunk."""
+    torch.manual_seed(3)
+    old = BasicAMT(BasicAMTConfig.from_dict(BINS_LAYOUT)).eval()
+    pt, js = save_model(old, {}, tmp_path / "old")
+    desc = json.loads(js.read_text())
+    desc["format"] = 1
+    for key in ("layout", "context_blocks"):
+        del desc["architecture"][key]
+    js.write_text(json.dumps(desc))
+    loaded, _ = load_model(tmp_path / "old")
+    assert loaded.config == old.config and loaded.config.layout == "bins"
