@@ -92,9 +92,32 @@ def read_description(path_stem: str | Path) -> dict[str, Any]:
     return json.loads(js.read_text())
 
 
+def _model_class(desc: Mapping[str, Any]):
+    """The nn.Module class a model JSON names (only classes inside ``septimbre`` are accepted)."""
+    qualname = str(desc.get("class", ""))
+    module_name, _, cls_name = qualname.rpartition(".")
+    if not module_name.startswith("septimbre."):
+        raise ParameterError(f"refusing to load model class {qualname!r} (not part of septimbre)")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def upgrade_description(desc: Mapping[str, Any]) -> dict[str, Any]:
+    """``desc`` in the current format: the class's ``upgrade_architecture(arch, format)`` (if it
+    has one) rewrites an older file's architecture; ``format`` becomes FORMAT_VERSION."""
+    out = dict(desc)
+    file_format = int(out.get("format", 1))
+    if file_format < FORMAT_VERSION:
+        upgrade = getattr(_model_class(out), "upgrade_architecture", None)
+        if upgrade is not None:
+            out["architecture"] = upgrade(out.get("architecture", {}), file_format)
+        out["format"] = FORMAT_VERSION
+    return out
+
+
 def update_description(path_stem: str | Path, **entries: Any) -> dict[str, Any]:
-    """Set top-level keys of a saved model's JSON (e.g. tuned thresholds); returns the new dict."""
-    desc = read_description(path_stem)
+    """Set top-level keys of a saved model's JSON (e.g. tuned thresholds), writing it in the
+    current format; returns the new dict."""
+    desc = upgrade_description(read_description(path_stem))
     desc.update(entries)
     _stem(path_stem).with_suffix(".json").write_text(json.dumps(desc, indent=2) + "\n")
     return desc
@@ -117,16 +140,9 @@ def load_model(path_stem: str | Path, *, map_location: str = "cpu"):
     pt = stem.with_suffix(".pt")
     if not pt.is_file():
         raise MissingResourceError(f"model weights not found: {pt}")
+    cls = _model_class(desc)
     qualname = str(desc.get("class", ""))
-    module_name, _, cls_name = qualname.rpartition(".")
-    if not module_name.startswith("septimbre."):
-        raise ParameterError(f"refusing to load model class {qualname!r} (not part of septimbre)")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    arch = desc.get("architecture", {})
-    upgrade = getattr(cls, "upgrade_architecture", None)
-    if upgrade is not None:
-        arch = upgrade(arch, int(desc.get("format", 1)))
-    model = cls.from_config(arch)
+    model = cls.from_config(upgrade_description(desc)["architecture"])
     state = torch.load(pt, map_location=map_location, weights_only=True)
     try:
         model.load_state_dict(state, strict=True)

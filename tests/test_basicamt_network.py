@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from septimbre.basicamt.network import MAX_PARAMETERS, BasicAMT, BasicAMTConfig, n_parameters
-from septimbre.model.io import load_model, save_model
+from septimbre.model.io import load_model, save_model, update_description
 from septimbre.utils.constants import N_PITCHES, n_frames
 
 
@@ -103,3 +103,7 @@ def test_format1_json_loads_as_the_bins_trunk(tmp_path):
     js.write_text(json.dumps(desc))
     loaded, _ = load_model(tmp_path / "old")
     assert loaded.config == old.config and loaded.config.layout == "bins"
+    # rewriting the JSON (e.g. when tuning thresholds) stores it in the current format
+    new = update_description(tmp_path / "old", onset_threshold=0.4)
+    assert new["format"] == 2 and new["architecture"]["layout"] == "bins" and new["onset_threshold"] == 0.4
+    assert load_model(tmp_path / "old")[0].config == old.config
