@@ -9,6 +9,7 @@ Commands::
     python -m septimbre.evaluate benchmark [FILES ...] [--threads 1 2] [--peers basic-pitch]
         [--no-ours] [--model X.onnx] [--out bench.json]
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
+    python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -90,7 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     long_file.add_argument("--minutes", type=float, default=30.0)
     long_file.add_argument("--seed", type=int, default=0)
     long_file.add_argument("--out", type=Path, required=True, help="output .flac or .wav")
+
+    stages = sub.add_parser("decoder-stages", parents=[common],
+                            help="TRIOS: notes from onset peaks vs onset-less recovery, onset errors")
+    stages.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
+    stages.add_argument("--trios", type=Path, default=None)
     return parser
+
+
+def _decoder_stages(args) -> int:
+    from septimbre.evaluate.references import trios_pieces
+    from septimbre.evaluate.stages import decoder_stages, format_stages
+
+    print(format_stages(decoder_stages(trios_pieces(args.trios or default_trios_dir()), args.model)))
+    return 0
 
 
 def _long_file(args) -> int:
@@ -161,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
-                "long-file": _long_file}
+                "long-file": _long_file, "decoder-stages": _decoder_stages}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:

@@ -226,3 +226,15 @@ def test_long_file_is_deterministic_and_has_its_tones(tmp_path):
     for f in want:
         assert min(abs(p - f) for p in peaks) < 1.0
     assert main(["long-file", "--minutes", "0", "--out", str(tmp_path / "x.flac")]) == 2
+
+
+def test_mistimed_offsets_pair_each_late_note_with_its_reference():
+    from septimbre.evaluate.stages import mistimed_offsets
+
+    ref = np.array([[1.0, 2.0, 60], [3.0, 4.0, 64], [5.0, 6.0, 67]])
+    est = np.array([[1.01, 2.0, 60],   # matched (10 ms)
+                    [3.12, 4.0, 64],   # 120 ms late: mistimed
+                    [4.9, 6.0, 67],    # 100 ms early: mistimed
+                    [3.5, 3.9, 72]])   # another pitch: not mistimed
+    np.testing.assert_allclose(sorted(mistimed_offsets(ref, est)), [-0.1, 0.12], atol=1e-9)
+    assert len(mistimed_offsets(ref, ref)) == 0
