@@ -178,19 +178,38 @@ def test_graph_meets_contract(exported):
     onnx.checker.check_model(proto, full_check=True)
 
 
-def test_dilated_convs_have_explicit_pads(exported):
-    _, path, _ = exported
+def _conv_pads(path: Path) -> tuple[int, int]:
+    """(convs with a kernel or dilation > 1, dilated convs) of an ONNX file; asserts every such conv
+    carries explicit ``pads`` and no ``auto_pad``."""
     proto = onnx.load(str(path))
-    dilated = 0
+    spatial = dilated = 0
     for node in proto.graph.node:
         if node.op_type != "Conv":
             continue
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET"), node.name
-        if any(d != 1 for d in attrs.get("dilations", [])):
-            dilated += 1
+        is_dilated = any(d != 1 for d in attrs.get("dilations", []))
+        if is_dilated or any(k > 1 for k in attrs.get("kernel_shape", [])):
+            spatial += 1
+            dilated += is_dilated
             assert "pads" in attrs, node.name
-    assert dilated >= 1  # the model has a dilated conv; it must be in the graph
+    return spatial, dilated
+
+
+def test_convs_have_explicit_pads(exported, tmp_path):
+    _, path, _ = exported
+    spatial, _ = _conv_pads(path)
+    assert spatial >= 10  # CQT, decimators and the network's convs are all in the graph
+    if basicamt_available():
+        # the 252-bin trunk has a dilated conv: its pads must be explicit too
+        import torch
+        from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+
+        torch.manual_seed(0)
+        bins = BasicAMT(BasicAMTConfig(layout="bins", early_channels=4, early_kernel=(3, 3), context_dilation=3,
+                                       context_blocks=1, neck_channels=4, onset_channels=4))
+        export_onnx(bins, tmp_path / "bins.onnx", verify=False)
+        assert _conv_pads(tmp_path / "bins.onnx")[1] >= 1
 
 
 def test_log_eps_survives_export(exported):
