@@ -3,7 +3,7 @@
 Usage::
 
     python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
-        --data DATA/train --val DATA/val --out runs/NAME [--resume] [--max-minutes M]
+        --data DATA/train --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
 
 Everything the run needs is in the JSON config (:class:`TrainConfig`): seed, architecture overrides,
 clip length, batch size, AdamW + warm-up/cosine learning-rate schedule, bf16 autocast and
@@ -226,6 +226,7 @@ def train(
     out_dir: str | Path,
     *,
     resume: bool = False,
+    init_from: str | Path | None = None,
     max_minutes: float | None = None,
     max_steps: int | None = None,
     progress: bool = True,
@@ -244,6 +245,9 @@ def train(
         Run folder.
     resume : bool
         Continue from ``out_dir/checkpoint.pt`` (error if absent).
+    init_from : path stem or None
+        Start a new run (not a resumed one) from the weights of a saved model, e.g.
+        ``septimbre/weights/basicamt`` (fine-tuning); its architecture must equal ``cfg.model``'s.
     max_minutes : float or None
         Wall-clock budget of this call; checkpoint and return when it is reached.
     max_steps : int or None
@@ -262,6 +266,9 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, int(cfg.threads)))
     model = _build_model(cfg)
+    if init_from is not None and not resume:
+        _load_initial_weights(model, init_from)
+        provenance = {**(provenance or {}), "init_from": str(init_from)}
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
         model.channels_last = True
@@ -405,6 +412,18 @@ def train(
     return TrainResult(step, step >= cfg.max_steps, stopped_by, last_loss, last_val, out)
 
 
+def _load_initial_weights(model, stem: str | Path) -> None:
+    """Copy the weights of the saved model at ``stem`` into ``model`` (same architecture required)."""
+    from septimbre.model.io import load_model
+
+    source, _ = load_model(stem)
+    if source.config != model.config:
+        raise ParameterError(f"--init {stem}: its architecture differs from the config's model "
+                             f"({source.config} vs {model.config})")
+    model.load_state_dict(source.state_dict())
+    logger.info("initialised from %s", stem)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m septimbre.basicamt.train",
@@ -415,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--val", help="validation split folder (quick metrics); omit to skip validation")
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--init", metavar="STEM", help="start from a saved model's weights (STEM.pt + STEM.json, "
+                        "e.g. septimbre/weights/basicamt): fine-tuning; ignored with --resume")
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this call (checkpoint, then exit)")
     parser.add_argument("--max-steps", type=int, help="stop this call at this step (schedule unchanged)")
     parser.add_argument("--threads", type=int, help="override the config's torch threads")
@@ -439,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance = {"data": str(args.data), "val": str(args.val) if args.val else None,
                       "config_file": str(args.config)}
         result = train(
-            cfg, train_set, val_set, args.out, resume=args.resume, max_minutes=args.max_minutes,
+            cfg, train_set, val_set, args.out, resume=args.resume, init_from=args.init, max_minutes=args.max_minutes,
             max_steps=args.max_steps, progress=not args.no_progress, provenance=provenance,
         )
     except SeptimbreError as exc:

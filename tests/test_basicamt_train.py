@@ -107,6 +107,28 @@ def test_resume_continues_exactly(tmp_path):
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
 
 
+def test_init_from_a_saved_model_starts_from_its_weights(trained, tmp_path):
+    from septimbre.utils.errors import ParameterError
+
+    _, _, _, result = trained
+    source, _ = load_model(result.out_dir / "basicamt")
+    # lr 0: AdamW leaves the parameters where --init put them (BN running stats still move)
+    cfg = tiny_config(max_steps=2, lr=0.0)
+    train(cfg, ToneDataset(8, clip_seconds=0.5, seed=4), None, tmp_path / "ft", progress=False,
+          init_from=result.out_dir / "basicamt")
+    tuned, desc = load_model(tmp_path / "ft" / "basicamt")
+    for (name, a), (_, b) in zip(source.named_parameters(), tuned.named_parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert desc["training"]["init_from"].endswith("basicamt")
+    # a fresh run without --init starts elsewhere; a different architecture is refused
+    train(cfg, ToneDataset(8, clip_seconds=0.5, seed=4), None, tmp_path / "fresh", progress=False)
+    fresh, _ = load_model(tmp_path / "fresh" / "basicamt")
+    assert not torch.equal(fresh.early[0].weight, source.early[0].weight)
+    with pytest.raises(ParameterError, match="architecture differs"):
+        train(tiny_config(model={**TINY, "onset_channels": 5}), ToneDataset(8, clip_seconds=0.5, seed=4), None,
+              tmp_path / "bad", progress=False, init_from=result.out_dir / "basicamt")
+
+
 def test_rolls_to_notes_keeps_same_pitch_notes_of_two_instruments():
     import numpy as np
 
