@@ -65,17 +65,13 @@ class BasicAMT(nn.Module):
         self.cqt = OctaveCQT(filter_scale=cfg.cqt_filter_scale, window=cfg.cqt_window)
         self.energy = EnergyNorm(eps=cfg.energy_eps, window_frames=cfg.energy_window_frames)
         self.stacking = HarmonicStacking(cfg.harmonics, n_bins_out=n_bins_out, pad_value=self.energy.floor)
-        s = BINS_PER_SEMITONE
         if cfg.layout == "bins":
             self.early = ConvBNReLU(n_h, c1, tuple(cfg.early_kernel))
             self.context = _context_block(c1, cc, (kf, kt), cfg.context_dilation)
             self.neck = ConvBNReLU(n_h + c1, cn, (1, 1))
-            pf, pt = cfg.pitch_kernel
-            # Output pitch k is centred on input bin s*k + 1: padding = (kernel - 1) // 2 - 1 for s = 3.
-            self.pitch = ConvBNReLU(cn, cn, (pf, pt), stride=(s, 1), padding=((pf - 1) // 2 - 1, (pt - 1) // 2))
+            self.pitch = _to_pitch_rows(cn, cn, tuple(cfg.pitch_kernel))
         else:  # "pitch": stride to 84 rows at once, everything after runs at pitch resolution
-            ef, et = cfg.early_kernel
-            self.early = ConvBNReLU(n_h, c1, (ef, et), stride=(s, 1), padding=((ef - 1) // 2 - 1, (et - 1) // 2))
+            self.early = _to_pitch_rows(n_h, c1, tuple(cfg.early_kernel))
             self.context = nn.ModuleList(
                 _context_block(c1, cc, (kf, kt), cfg.context_dilation) for _ in range(cfg.context_blocks))
             self.neck = ConvBNReLU(c1, cn, (3, 3))
@@ -139,6 +135,14 @@ class BasicAMT(nn.Module):
         """Onset and frame probabilities, each ``(batch, 84, ceil(samples / HOP_LENGTH))``."""
         onset, frame = self.logits(audio)
         return torch.sigmoid(onset), torch.sigmoid(frame)
+
+
+def _to_pitch_rows(in_channels: int, out_channels: int, kernel: tuple[int, int]) -> ConvBNReLU:
+    """Conv striding BINS_PER_SEMITONE along frequency, 252 bins -> 84 pitch rows, with output row k
+    centred on bin 3k + 1 (the semitone's centre bin): frequency padding (kernel - 1) // 2 - 1."""
+    kf, kt = kernel
+    return ConvBNReLU(in_channels, out_channels, (kf, kt), stride=(BINS_PER_SEMITONE, 1),
+                      padding=((kf - 1) // 2 - (BINS_PER_SEMITONE - 1) // 2, (kt - 1) // 2))
 
 
 def _context_block(channels: int, bottleneck: int, kernel: tuple[int, int], dilation: int) -> nn.Sequential:

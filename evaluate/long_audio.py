@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from septimbre.utils.constants import EXPORT_SAMPLE_RATE
+from septimbre.utils.constants import EXPORT_SAMPLE_RATE, midi_to_hz
 from septimbre.utils.errors import ParameterError
 
 #: Seconds between tone changes.
@@ -56,7 +56,7 @@ def write_long_file(path: str | Path, *, minutes: float, sr: int = EXPORT_SAMPLE
             n = min(seg, total - k * seg)
             noise = np.cumsum(rng.standard_normal(seg)) * 0.02
             noise = (noise - np.linspace(noise[0], noise[-1], seg)) * 0.0316 / (noise.std() + 1e-9)
-            freqs = 440.0 * 2.0 ** ((pitches[k] - 69) / 12.0)
+            freqs = midi_to_hz(pitches[k])
             tones = 0.1 * np.sin(2 * np.pi * freqs[:, None] * t[None]).sum(axis=0) * fade
             out.write((noise + tones)[:n].astype(np.float32))
     return path

@@ -35,12 +35,13 @@ def mistimed_offsets(ref: np.ndarray, est: np.ndarray) -> np.ndarray:
     Each mistimed estimate is paired with the overlapping same-pitch reference note whose onset is
     nearest. Both arrays are ``(n, 3)`` = (start_s, end_s, MIDI pitch).
     """
-    kinds = M.classify_false_positives(ref, est)
+    mistimed = M.classify_false_positives(ref, est)["mistimed"]
     matched_ref = {r for r, _ in M.match_notes(ref, est)}
     free = np.array([i not in matched_ref for i in range(len(ref))], dtype=bool)
+    partner = (free[None, :] & (np.rint(est[mistimed, 2])[:, None] == np.rint(ref[:, 2])[None, :])
+               & M._overlaps(est[mistimed], ref))
     out = []
-    for j in kinds["mistimed"]:
-        ok = free & (np.rint(ref[:, 2]) == np.rint(est[j, 2])) & (ref[:, 0] < est[j, 1]) & (est[j, 0] < ref[:, 1])
+    for j, ok in zip(mistimed, partner):
         if ok.any():
             cand = ref[ok, 0]
             out.append(est[j, 0] - cand[np.argmin(np.abs(cand - est[j, 0]))])
@@ -59,12 +60,12 @@ def decoder_stages(pieces: list[Piece], model: str | Path | None = None) -> list
         onset, frame = transcriber.posteriors(str(piece.audio_path))
         ref = M.as_note_array(piece.reference)
         stats = {}
-        ests = {}
         for recover in (True, False):
             est = M.as_note_array(decode_notes(onset, frame, **{**settings, "recover_onsetless": recover}))
-            p, r, f = M.note_prf(ref, est)
-            stats[recover], ests[recover] = (len(est), p, r, f), est
-        rows.append(StageRow(piece.name, stats[True], stats[False], mistimed_offsets(ref, ests[True])))
+            stats[recover] = (len(est), *M.note_prf(ref, est))
+            if recover:
+                offsets = mistimed_offsets(ref, est)
+        rows.append(StageRow(piece.name, stats[True], stats[False], offsets))
     return rows
 
 

@@ -140,9 +140,9 @@ def load_model(path_stem: str | Path, *, map_location: str = "cpu"):
     pt = stem.with_suffix(".pt")
     if not pt.is_file():
         raise MissingResourceError(f"model weights not found: {pt}")
-    cls = _model_class(desc)
-    qualname = str(desc.get("class", ""))
-    model = cls.from_config(upgrade_description(desc)["architecture"])
+    current = upgrade_description(desc)
+    qualname = str(current.get("class", ""))
+    model = _model_class(current).from_config(current["architecture"])
     state = torch.load(pt, map_location=map_location, weights_only=True)
     try:
         model.load_state_dict(state, strict=True)

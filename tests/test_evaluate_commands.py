@@ -209,6 +209,7 @@ def test_long_file_is_deterministic_and_has_its_tones(tmp_path):
 
     from septimbre.evaluate.cli import main
     from septimbre.evaluate.long_audio import TONE_SECONDS, _tone_pitches
+    from septimbre.utils.constants import midi_to_hz
 
     out = tmp_path / "long.flac"
     assert main(["long-file", "--minutes", "0.1", "--out", str(out)]) == 0
@@ -222,7 +223,7 @@ def test_long_file_is_deterministic_and_has_its_tones(tmp_path):
     spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
     freqs = np.fft.rfftfreq(len(seg), 1 / sr)
     peaks = sorted(freqs[np.argsort(spectrum)[-40:]])
-    want = 440.0 * 2.0 ** ((_tone_pitches(3, 0)[1] - 69) / 12.0)
+    want = midi_to_hz(_tone_pitches(3, 0)[1])
     for f in want:
         assert min(abs(p - f) for p in peaks) < 1.0
     assert main(["long-file", "--minutes", "0", "--out", str(tmp_path / "x.flac")]) == 2
