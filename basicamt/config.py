@@ -43,6 +43,13 @@ class BasicAMTConfig:
         two octaves at 252 bins; at pitch resolution dilation 1 does.
     context_blocks : int
         Residual context blocks (``"pitch"`` layout only; ``"bins"`` has one).
+    time_blocks : int
+        Residual time-context blocks after the context blocks (``"pitch"`` layout only; 0 in the
+        shipped basicamt-2): 1x1 down to ``context_channels``, a ``1 x time_kernel`` conv dilated
+        ``time_dilation`` along time, 1x1 back up. Each widens the time reach by
+        ``(time_kernel - 1) // 2 * time_dilation`` frames each way, for slow attacks and held notes.
+    time_kernel, time_dilation : int
+        Taps and time dilation of the time-context conv.
     neck_channels : int
         Channels of the neck (1x1 over [stacked spectrum, context] in ``"bins"``; 3x3 over the context
         in ``"pitch"``) and of the pitch-resolution features the heads read.
@@ -68,6 +75,9 @@ class BasicAMTConfig:
     context_kernel: tuple[int, int] = (25, 1)
     context_dilation: int = 1
     context_blocks: int = 2
+    time_blocks: int = 0
+    time_kernel: int = 5
+    time_dilation: int = 3
     neck_channels: int = 16
     pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
@@ -87,6 +97,11 @@ class BasicAMTConfig:
         return cls(**fixed)
 
     def __post_init__(self) -> None:
+        if self.time_blocks < 0 or (self.layout == "bins" and self.time_blocks):
+            raise ParameterError(f"time_blocks must be >= 0, and 0 in the 'bins' layout; got {self.time_blocks}")
+        if self.time_kernel < 1 or self.time_kernel % 2 == 0 or self.time_dilation < 1:
+            raise ParameterError(f"time_kernel must be odd and >= 1 and time_dilation >= 1; got "
+                                 f"{self.time_kernel}, {self.time_dilation}")
         if self.layout not in LAYOUTS:
             raise ParameterError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.context_blocks < 1 or (self.layout == "bins" and self.context_blocks != 1):

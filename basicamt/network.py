@@ -15,6 +15,10 @@ Pipeline (shapes for a batch of ``B`` clips of ``T`` samples at SAMPLE_RATE, ``n
 5. ``neck``: 1x1 conv over [stacked spectrum, residual features].
 6. ``pitch``: 5x5 conv striding 3 along frequency, 252 bins -> 84 pitches (output pitch ``k`` is
    centred on bin ``1 + 3k``, the semitone's centre bin); ``frame_head``: 3x3 conv -> frame logits.
+   In the ``"pitch"`` layout (the default) ``early`` strides to 84 pitches itself, there are
+   ``context_blocks`` context blocks (25x1 undilated at pitch resolution), optionally
+   ``time_blocks`` residual blocks whose middle conv is ``1 x time_kernel`` dilated along time
+   (longer time reach for slow attacks and held notes), and a 3x3 neck.
 7. ``onset_hidden`` + ``onset_head``: two 3x3 convs over [pitch features, sigmoid(frame logits)].
 
 Every full-resolution (252-bin) layer is kept cheap, since cost scales with 252 x its weights; the
@@ -28,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from septimbre.basicamt.config import BasicAMTConfig
 from septimbre.model.blocks import ConvBNReLU
 from septimbre.model.cqt import OctaveCQT
@@ -74,6 +79,8 @@ class BasicAMT(nn.Module):
             self.early = _to_pitch_rows(n_h, c1, tuple(cfg.early_kernel))
             self.context = nn.ModuleList(
                 _context_block(c1, cc, (kf, kt), cfg.context_dilation) for _ in range(cfg.context_blocks))
+            self.time_context = nn.ModuleList(
+                _time_block(c1, cc, cfg.time_kernel, cfg.time_dilation) for _ in range(cfg.time_blocks))
             self.neck = ConvBNReLU(c1, cn, (3, 3))
         self.frame_head = nn.Conv2d(cn, 1, (3, 3), padding=(1, 1))
         self.onset_hidden = ConvBNReLU(cn + 1, co, (3, 3))
@@ -126,10 +133,34 @@ class BasicAMT(nn.Module):
         else:
             for block in self.context:
                 h = h + block(h)
+            for block in self.time_context:
+                h = h + block(h)
             pitch = self.neck(h)  # (B, cn, 84, n)
         frame = self.frame_head(pitch)  # (B, 1, 84, n)
-        onset = self.onset_head(self.onset_hidden(torch.cat([pitch, torch.sigmoid(frame)], dim=1)))
+        onset = self.onset_head(self._onset_features(pitch, torch.sigmoid(frame)))
         return onset.squeeze(1), frame.squeeze(1)
+
+    def _onset_features(self, pitch: torch.Tensor, frame_prob: torch.Tensor) -> torch.Tensor:
+        """``onset_hidden`` over ``cat([pitch, frame_prob])``: ``(B, cn, 84, n)``, ``(B, 1, 84, n)`` ->
+        ``(B, co, 84, n)``.
+
+        In training it is the plain conv -> BatchNorm -> ReLU on the concatenation. In eval the
+        BatchNorm is folded into the weights and the conv is split into one over the pitch features
+        and one over the frame probabilities, summed: the same numbers, but a conv with ``cn``
+        input channels runs in onnxruntime's blocked-layout kernels while one with ``cn + 1`` does
+        not (it took a tenth of the exported graph's time).
+        """
+        if self.training:
+            return self.onset_hidden(torch.cat([pitch, frame_prob], dim=1))
+        conv, bn = self.onset_hidden[0], self.onset_hidden[1]
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        weight = conv.weight * scale[:, None, None, None]
+        bias = bn.bias - bn.running_mean * scale
+        cn = pitch.shape[1]
+        kw = {"stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation}
+        y = F.conv2d(pitch, weight[:, :cn].to(pitch.dtype), bias.to(pitch.dtype), **kw)
+        y = y + F.conv2d(frame_prob, weight[:, cn:].to(pitch.dtype), **kw)
+        return torch.relu(y)
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Onset and frame probabilities, each ``(batch, 84, ceil(samples / HOP_LENGTH))``."""
@@ -152,6 +183,26 @@ def _context_block(channels: int, bottleneck: int, kernel: tuple[int, int], dila
         ConvBNReLU(bottleneck, bottleneck, kernel, dilation=(dilation, 1)),
         ConvBNReLU(bottleneck, channels, (1, 3)),
     )
+
+
+def _time_block(channels: int, bottleneck: int, kernel: int, dilation: int) -> nn.Sequential:
+    """Residual branch: 1x1 down to ``bottleneck``, ``1 x kernel`` dilated along time, 1x1 back up."""
+    return nn.Sequential(
+        ConvBNReLU(channels, bottleneck, (1, 1)),
+        ConvBNReLU(bottleneck, bottleneck, (1, kernel), dilation=(1, dilation)),
+        ConvBNReLU(bottleneck, channels, (1, 1)),
+    )
+
+
+def quiet_residual_branch(branch: nn.Sequential, gain: float = 1e-2) -> None:
+    """Make a new residual branch start as (almost) nothing: its last BatchNorm scale becomes
+    ``gain`` and its shift 0, so ``h + branch(h)`` is ``h`` up to ~``gain`` and a grown model first
+    behaves like the one it was grown from (the scale stays trainable; at exactly 0 the ReLU would
+    pass it no gradient)."""
+    bn = branch[-1][1]
+    with torch.no_grad():
+        bn.weight.fill_(gain)
+        bn.bias.zero_()
 
 
 def n_parameters(model: nn.Module) -> int:

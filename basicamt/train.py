@@ -413,15 +413,31 @@ def train(
 
 
 def _load_initial_weights(model, stem: str | Path) -> None:
-    """Copy the weights of the saved model at ``stem`` into ``model`` (same architecture required)."""
+    """Copy the weights of the saved model at ``stem`` into ``model``.
+
+    The architectures must match, except that ``model`` may have more time-context blocks
+    (``time_blocks``): those start quiet (:func:`~septimbre.basicamt.network.quiet_residual_branch`),
+    so training begins from the saved model's behaviour.
+    """
+    import dataclasses
+
+    from septimbre.basicamt.network import quiet_residual_branch
     from septimbre.model.io import load_model
 
     source, _ = load_model(stem)
-    if source.config != model.config:
+    grown = source.config.time_blocks < model.config.time_blocks
+    same = dataclasses.replace(source.config, time_blocks=model.config.time_blocks) if grown else source.config
+    if same != model.config:
         raise ParameterError(f"--init {stem}: its architecture differs from the config's model "
                              f"({source.config} vs {model.config})")
-    model.load_state_dict(source.state_dict())
-    logger.info("initialised from %s", stem)
+    missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
+    new = range(source.config.time_blocks, model.config.time_blocks)
+    allowed = tuple(f"time_context.{i}." for i in new)
+    if unexpected or any(not k.startswith(allowed) for k in missing):
+        raise ParameterError(f"--init {stem}: weights do not fit (missing {missing}, unexpected {unexpected})")
+    for i in new:
+        quiet_residual_branch(model.time_context[i])
+    logger.info("initialised from %s%s", stem, f" (+{len(new)} quiet time blocks)" if grown else "")
 
 
 def build_parser() -> argparse.ArgumentParser:

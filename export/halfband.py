@@ -25,8 +25,6 @@ from septimbre.utils.errors import ParameterError
 HALFBAND_TAPS: int = 55
 #: Stop-band attenuation the Kaiser window is designed for, dB.
 HALFBAND_ATTENUATION_DB: float = 80.0
-#: Decimation factor of the exported front end (EXPORT_SAMPLE_RATE / SAMPLE_RATE).
-DECIMATION: int = 2
 
 
 def halfband_taps(

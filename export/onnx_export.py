@@ -176,6 +176,12 @@ def export_onnx(
         torch_onnx_logger.setLevel(old_level)
 
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
+    # The dynamo exporter annotates every intermediate value with symbolic shapes and every node with
+    # its source location; neither is needed to run the graph, and together they outweigh the weights.
+    del proto.graph.value_info[:]
+    for node in proto.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
     del proto.metadata_props[:]
     for key, value in _metadata(metadata).items():
         entry = proto.metadata_props.add()

@@ -16,9 +16,9 @@ The wrapped model must take ``(batch, samples)`` float32 at SAMPLE_RATE and retu
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from septimbre.export.contract import NORM_FLOOR
-from septimbre.export.halfband import DECIMATION, halfband_taps
+from septimbre.export.halfband import halfband_taps
+from septimbre.model.decimate import decimate, decimator_bank
 from torch import nn
 
 
@@ -34,13 +34,18 @@ class ExportWrapper(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        taps = torch.as_tensor(halfband_taps(), dtype=torch.float32)
-        self.register_buffer("decimation_taps", taps.view(1, 1, -1), persistent=False)
-        self.decimation_pad = (taps.numel() - 1) // 2
+        taps = halfband_taps()
+        self.register_buffer("decimation_taps", torch.tensor(taps, dtype=torch.float32).view(1, 1, -1),
+                             persistent=False)
+        self.register_buffer("decimation_bank", decimator_bank(taps), persistent=False)
+        self.decimation_pad = (taps.size - 1) // 2
 
     def decimate(self, audio: torch.Tensor) -> torch.Tensor:
-        """[batch, 1, T] at 44.1 kHz -> [batch, 1, ceil(T / 2)] at 22.05 kHz (zero-phase FIR)."""
-        return F.conv1d(audio, self.decimation_taps, stride=DECIMATION, padding=self.decimation_pad)
+        """[batch, 1, T] at 44.1 kHz -> [batch, 1, ceil(T / 2)] at 22.05 kHz (zero-phase FIR).
+
+        The same numbers as ``conv1d(audio, decimation_taps, stride=2, padding=decimation_pad)``,
+        computed as a block-strided conv (:mod:`septimbre.model.decimate`)."""
+        return decimate(audio, self.decimation_bank)
 
     @staticmethod
     def normalise(x: torch.Tensor) -> torch.Tensor:

@@ -17,11 +17,12 @@ How it is computed
 Only the top octave's 36 complex kernels exist (real and imaginary parts as 72 conv1d output
 channels, a fixed buffer, not trained). They run at the full rate with stride ``hop_length``; then the
 signal is low-passed and decimated 2x (a fixed zero-phase FIR: a short equiripple low-pass applied
-forward and backward, i.e. convolved with its own reverse, as one symmetric conv1d with stride 2), the
-same kernels run again with half the stride and give the next octave down, and so on. Each stage keeps
-``ceil(n / 2)`` samples and symmetric zero padding of half a kernel, so every octave yields exactly
-``ceil(T / hop_length)`` frames and no dynamic padding or slicing is needed: the exported graph is
-conv1d, Mul, Add, Concat, Reshape and ReduceSum.
+forward and backward, i.e. convolved with its own reverse, one symmetric filter run as a block-strided
+conv1d, see :mod:`septimbre.model.decimate`), the same kernels run again with half the stride and give
+the next octave down, and so on. Each stage keeps ``ceil(n / 2)`` samples and symmetric zero padding
+of half a kernel, so every octave yields exactly ``ceil(T / hop_length)`` frames. The exported graph
+is conv1d, Pad, Transpose, Reshape, Slice (with a few shape ops for the decimators' padding), Mul,
+Add, Concat and ReduceSum.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from septimbre.utils.constants import (
     N_OCTAVES,
     SAMPLE_RATE,
 )
+from septimbre.model.decimate import decimate, decimator_bank
 from septimbre.utils.errors import ParameterError
 from torch import nn
 
@@ -46,20 +48,8 @@ DECIMATOR_BASE_TAPS: int = 35
 #: into it, and is attenuated by more than 140 dB.
 DECIMATOR_PASS_EDGE: float = 0.39
 DECIMATOR_STOP_EDGE: float = 0.61
-#: Outputs computed per block by the eager-mode decimator (speed only; results are identical).
-DECIMATOR_BLOCK: int = 32
 #: Floor added under the square root of the magnitude (float32-safe, far below any audible level).
 MAGNITUDE_EPS: float = 1e-12
-
-
-def _exporting() -> bool:
-    """True while torch traces, compiles or exports the module (plain static graph wanted)."""
-    return bool(
-        torch.onnx.is_in_onnx_export()
-        or torch.jit.is_tracing()
-        or torch.jit.is_scripting()
-        or torch.compiler.is_compiling()
-    )
 
 
 def decimator_taps(
@@ -195,37 +185,18 @@ class OctaveCQT(nn.Module):
         self.register_buffer("kernels", torch.tensor(weight, dtype=torch.float32))
         taps = decimator_taps(decimator_base_taps)
         self.register_buffer("decimator", torch.tensor(taps[None, None, :], dtype=torch.float32))
-        bank = np.zeros((DECIMATOR_BLOCK, 1, taps.size + 2 * (DECIMATOR_BLOCK - 1)), dtype=np.float32)
-        for j in range(DECIMATOR_BLOCK):
-            bank[j, 0, 2 * j : 2 * j + taps.size] = taps
         # Derived from ``decimator``; not saved with the weights.
-        self.register_buffer("decimator_bank", torch.from_numpy(bank), persistent=False)
+        self.register_buffer("decimator_bank", decimator_bank(taps), persistent=False)
         self.kernel_pad = (weight.shape[-1] - 1) // 2
         self.decimator_pad = (taps.size - 1) // 2
 
     def decimate(self, x: torch.Tensor) -> torch.Tensor:
         """Zero-phase low-pass and keep every other sample: ``(batch, 1, n) -> (batch, 1, ceil(n / 2))``.
 
-        Output sample ``j`` is centred on input sample ``2 * j``. In eager torch this runs as a
-        block conv (same numbers, ~9x faster on CPU than a one-channel strided conv1d); under ONNX
-        export / tracing / compilation it is the plain strided conv1d, so the graph has no dynamic
-        padding or slicing.
+        Output sample ``j`` is centred on input sample ``2 * j``; computed as a block-strided conv
+        (:mod:`septimbre.model.decimate`), the same numbers as a plain strided conv1d with the taps.
         """
-        if _exporting():
-            return F.conv1d(x, self.decimator, stride=2, padding=self.decimator_pad)
-        return self._decimate_blocked(x)
-
-    def _decimate_blocked(self, x: torch.Tensor) -> torch.Tensor:
-        # Output j = sum_t x[2j - pad + t] * h[t]. Group DECIMATOR_BLOCK outputs per block: block b
-        # starts at input 2*m*b - pad, and output channel j of the bank holds h shifted by 2j.
-        m = DECIMATOR_BLOCK
-        n = x.shape[-1]
-        n_out = -(-n // 2)
-        n_blocks = -(-n_out // m)
-        width = self.decimator_bank.shape[-1]
-        right = (n_blocks - 1) * 2 * m + width - n - self.decimator_pad
-        y = F.conv1d(F.pad(x, (self.decimator_pad, right)), self.decimator_bank, stride=2 * m)
-        return y.transpose(1, 2).reshape(x.shape[0], 1, n_blocks * m)[..., :n_out]
+        return decimate(x, self.decimator_bank)
 
     def complex_parts(self, audio: torch.Tensor) -> torch.Tensor:
         """Real and imaginary CQT parts.

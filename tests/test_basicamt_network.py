@@ -70,10 +70,50 @@ def test_config_round_trips_through_json():
     assert BasicAMTConfig.from_dict(json.loads(json.dumps(__import__("dataclasses").asdict(pitch)))) == pitch
 
 
-@pytest.mark.parametrize("bad", [{"layout": "mel"}, {"context_blocks": 0}, {"layout": "bins", "context_blocks": 2}])
+@pytest.mark.parametrize("bad", [{"layout": "mel"}, {"context_blocks": 0}, {"layout": "bins", "context_blocks": 2},
+                                 {"time_blocks": -1}, {"layout": "bins", "time_blocks": 1}, {"time_kernel": 4},
+                                 {"time_dilation": 0}])
 def test_config_rejects_bad_layouts(bad):
-    with pytest.raises(Exception, match="layout|context_blocks"):
+    with pytest.raises(Exception, match="layout|context_blocks|time_"):
         BasicAMTConfig(**bad)
+
+
+def test_eval_onset_branch_equals_the_training_form():
+    """In eval the onset branch folds its BatchNorm and splits the conv over [pitch, frame]; it must
+    give the numbers of conv -> BatchNorm -> ReLU on the concatenation."""
+    torch.manual_seed(1)
+    m = BasicAMT(BasicAMTConfig())
+    bn = m.onset_hidden[1]
+    with torch.no_grad():  # non-trivial BatchNorm statistics and affine
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.2, 0.2)
+    m.eval()
+    pitch = torch.randn(2, m.config.neck_channels, N_PITCHES, 17)
+    frame_prob = torch.rand(2, 1, N_PITCHES, 17)
+    with torch.no_grad():
+        split = m._onset_features(pitch, frame_prob)
+        plain = m.onset_hidden(torch.cat([pitch, frame_prob], dim=1))
+    torch.testing.assert_close(split, plain, atol=1e-5, rtol=1e-5)
+
+
+def test_time_blocks_widen_the_time_reach_and_keep_shapes():
+    torch.manual_seed(2)
+    base = BasicAMT(BasicAMTConfig()).eval()
+    grown = BasicAMT(BasicAMTConfig(time_blocks=1, time_kernel=5, time_dilation=3)).eval()
+    assert grown.n_parameters() - base.n_parameters() == 16 * 8 + 8 * 8 * 5 + 8 * 16 + 2 * (8 + 8 + 16)
+    assert not any(k.startswith("time_context") for k in base.state_dict())  # shipped files load as before
+    # an impulse in the features at frame 32 moves the time block's output exactly 6 frames each way
+    # ((time_kernel - 1) // 2 * time_dilation), the context block's only 1 (its 1x3 conv)
+    quiet = torch.zeros(1, 16, N_PITCHES, 64)
+    impulse = quiet.clone()
+    impulse[0, :, 40, 32] = 1.0 + torch.rand(16)
+    with torch.no_grad():
+        for block, reach in ((grown.time_context[0], 6), (grown.context[0], 1)):
+            moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
+            assert moved[32 - reach] and moved[32 + reach]
+            assert not moved[:32 - reach].any() and not moved[32 + reach + 1:].any()
 
 
 def test_pitch_layout_rows_are_semitones():

@@ -129,6 +129,32 @@ def test_init_from_a_saved_model_starts_from_its_weights(trained, tmp_path):
               tmp_path / "bad", progress=False, init_from=result.out_dir / "basicamt")
 
 
+def test_init_may_grow_time_blocks_which_start_quiet(trained):
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+    from septimbre.basicamt.train import _load_initial_weights
+    from septimbre.utils.errors import ParameterError
+
+    _, _, _, result = trained
+    stem = result.out_dir / "basicamt"
+    source, _ = load_model(stem)
+    grown = BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 2}))
+    _load_initial_weights(grown, stem)
+    for name, p in source.state_dict().items():  # every old weight copied
+        torch.testing.assert_close(grown.state_dict()[name], p, rtol=0, atol=0, msg=name)
+    source.eval(), grown.eval()
+    x = 0.1 * torch.randn(1, 22050, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        (o0, f0), (o1, f1) = source(x), grown(x)
+    # the new blocks add ~1 % of their input: the grown model starts where the saved one was
+    assert float((f1 - f0).abs().max()) < 0.05 and float((o1 - o0).abs().max()) < 0.05
+    with torch.no_grad():
+        grown.time_context[0][-1][1].weight.fill_(1.0)
+        assert float((grown(x)[1] - f0).abs().max()) > 0.05  # the check above can fail
+    with pytest.raises(ParameterError, match="architecture differs"):
+        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 1, "onset_channels": 5})),
+                              stem)
+
+
 def test_rolls_to_notes_keeps_same_pitch_notes_of_two_instruments():
     import numpy as np
 
