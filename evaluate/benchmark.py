@@ -2,7 +2,9 @@
 
 For each system and thread count one fresh subprocess loads the model once, transcribes the first
 file once untimed (warm-up), then times every file in process, file -> notes (-> tracks for
-septimbre, which runs with its default ``separate=True``). Reported per process:
+septimbre, which runs with its default ``separate=True``), ``repeats`` passes over the files
+(default 5 from the command line); per file the median pass counts, because single passes on a
+shared VM vary by 10-30 %. Reported per process:
 
 - **RTF** (real-time factor) = total processing seconds / total audio seconds (lower is faster);
 - **CPU RTF** = the process's CPU seconds (user + system, all threads) / audio seconds: with one
@@ -100,14 +102,18 @@ def model_sizes(folder: Path | None = None) -> list[dict[str, Any]]:
 
 def run_benchmark(
     files: Sequence[str | Path], *, threads: Sequence[int] = (1, 2), peers: Sequence[str] = ("basic-pitch",),
-    include_ours: bool = True, ours_model: str | Path | None = None,
+    include_ours: bool = True, ours_model: str | Path | None = None, repeats: int = 1,
 ) -> list[BenchRow]:
     """Time every system at every thread count on ``files`` (one subprocess per measurement).
+
+    Each subprocess makes ``repeats`` timed passes over the files; per file the median time counts.
 
     septimbre runs its whole pipeline (``separate=True``) with the shipped model, or ``ours_model``.
     """
     if not files:
         raise ParameterError("no files to benchmark")
+    if repeats < 1:
+        raise ParameterError(f"repeats must be >= 1; got {repeats}")
     if any(t < 1 for t in threads):
         raise ParameterError(f"thread counts must be >= 1; got {list(threads)}")
     systems = ([OURS] if include_ours else []) + list(peers)
@@ -116,6 +122,7 @@ def run_benchmark(
         for t in threads:
             try:
                 extra = ["--model", str(ours_model)] if system == OURS and ours_model is not None else []
+                extra += ["--repeats", str(repeats)]
                 run = run_system(system, files, threads=t, warmup=True, extra_args=extra)
             except SystemFailed as exc:
                 logger.error("%s", exc)

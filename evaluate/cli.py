@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-ours", action="store_true")
     bench.add_argument("--model", type=Path, default=None, help="septimbre: this .onnx instead of the shipped one")
     bench.add_argument("--trios", type=Path, default=None)
+    bench.add_argument("--repeats", type=int, default=5,
+                       help="timed passes over the files per measurement; the median per file counts (default 5)")
     bench.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
 
     long_file = sub.add_parser("long-file", parents=[common],
@@ -160,7 +162,7 @@ def _benchmark(args) -> int:
         if not files:
             raise SeptimbreError(f"no files given and no TRIOS mixes in {root}")
     rows = run_benchmark(files, threads=args.threads, peers=args.peers, include_ours=not args.no_ours,
-                         ours_model=args.model)
+                         ours_model=args.model, repeats=args.repeats)
     sizes = model_sizes(args.model.parent if args.model else None)
     print(format_bench_table(rows, sizes))
     if args.out:

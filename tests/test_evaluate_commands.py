@@ -102,6 +102,28 @@ def test_runner_protocol_round_trip(tmp_path):
     assert 0 <= run.files[0].cpu_seconds and row.cpu_rtf == pytest.approx(row.cpu_seconds / row.audio_s)
 
 
+def test_runner_repeats_report_the_median_pass(tmp_path):
+    # a transcriber whose n-th call sleeps n * 50 ms: passes of 50, 100, 150 ms -> median 100 ms
+    code = (
+        f"import sys, time, itertools; sys.path.insert(0, {str(RUNNERS_DIR)!r})\n"
+        "from _runner_common import main\n"
+        "calls = itertools.count(1)\n"
+        "def transcribe(m, p):\n"
+        "    time.sleep(0.05 * next(calls)); return [(0.1, 0.2, 60)]\n"
+        "raise SystemExit(main('fake', '0', lambda a: None, transcribe))\n"
+    )
+    wav = _wav(tmp_path / "a.wav", 0.25)
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-c", code, "--out", str(out), "--repeats", "3", str(wav)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    (f,) = json.loads(out.read_text())["files"]
+    assert f["passes"] == 3 and 0.09 < f["seconds"] < 0.14
+    bad = subprocess.run([sys.executable, "-c", code, "--out", str(out), "--repeats", "0", str(wav)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode != 0 and "--repeats" in bad.stderr
+
+
 def test_peak_rss_reading_sees_a_large_allocation():
     code = (
         f"import sys; sys.path.insert(0, {str(RUNNERS_DIR)!r})\n"

@@ -3,10 +3,12 @@
 Each runner script in this folder runs inside one system's own environment (a peer's virtualenv,
 or septimbre's Python) and is started by ``septimbre.evaluate`` as a subprocess::
 
-    PYTHON RUNNER.py --out notes.json [--threads N] [--warmup] AUDIO [AUDIO ...]
+    PYTHON RUNNER.py --out notes.json [--threads N] [--warmup] [--repeats R] AUDIO [AUDIO ...]
 
 It loads the model once, optionally transcribes the first file once untimed (warm-up), then
-transcribes every file, timing each one in process (file -> notes), and writes one JSON document:
+transcribes every file ``R`` times (``R`` passes over the list, default 1), timing each one in
+process (file -> notes; ``seconds`` and ``cpu_seconds`` are the medians over the passes, so one
+disturbed pass on a shared machine does not set the figure), and writes one JSON document:
 ``{"system", "version", "threads", "load_s", "warmup_s", "maxrss_bytes",
 "files": [{"path", "audio_s", "seconds", "cpu_seconds", "notes": [[start_s, end_s, midi_pitch], ...]}]}``
 (``seconds`` wall-clock, ``cpu_seconds`` this process's user + system CPU time, all threads).
@@ -21,6 +23,7 @@ import contextlib
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -75,6 +78,7 @@ def main(
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=0, help="0: the library's default")
     parser.add_argument("--warmup", action="store_true", help="transcribe the first file once untimed")
+    parser.add_argument("--repeats", type=int, default=1, help="timed passes over the files (median kept)")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -88,14 +92,23 @@ def main(
             began = time.perf_counter()
             list(transcribe(model, args.audio[0]))
             warmup_s = time.perf_counter() - began
+        if args.repeats < 1:
+            parser.error(f"--repeats must be >= 1; got {args.repeats}")
+        timings: dict[str, list[tuple[float, float]]] = {path: [] for path in args.audio}
+        last_notes: dict[str, list[list[float]]] = {}
+        for _ in range(args.repeats):
+            for path in args.audio:
+                began, cpu_began = time.perf_counter(), time.process_time()
+                last_notes[path] = _clean(transcribe(model, path))
+                timings[path].append((time.perf_counter() - began, time.process_time() - cpu_began))
+                print(f"{system}: {os.path.basename(path)} {timings[path][-1][0]:.2f} s, "
+                      f"{len(last_notes[path])} notes", file=sys.stderr)
         files = []
         for path in args.audio:
-            began, cpu_began = time.perf_counter(), time.process_time()
-            notes = _clean(transcribe(model, path))
-            seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
-            files.append({"path": path, "audio_s": audio_seconds(path), "seconds": seconds,
-                          "cpu_seconds": cpu_seconds, "notes": notes})
-            print(f"{system}: {os.path.basename(path)} {seconds:.2f} s, {len(notes)} notes", file=sys.stderr)
+            files.append({"path": path, "audio_s": audio_seconds(path),
+                          "seconds": statistics.median(t for t, _ in timings[path]),
+                          "cpu_seconds": statistics.median(c for _, c in timings[path]),
+                          "passes": len(timings[path]), "notes": last_notes[path]})
     doc = {
         "system": system,
         "version": version,
