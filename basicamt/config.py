@@ -25,8 +25,8 @@ class BasicAMTConfig:
         ``"bins"``: the trunk runs at CQT resolution (252 bins, 3 per semitone) and a late conv
         strides to 84 pitches. ``"pitch"``: the first conv strides to 84 pitches, and everything
         after it runs at pitch resolution (a third of the cost per weight). The defaults are the
-        shipped "pitch" trunk; ``basicamt/configs/train_bins_2000.json`` spells out the earlier
-        "bins" trunk.
+        basicamt-2 "pitch" trunk (the shipped basicamt-3 adds ``time_blocks=1``);
+        ``basicamt/configs/train_bins_2000.json`` spells out the earlier "bins" trunk.
     harmonics : tuple of float
         Harmonic-stacking ratios.
     early_channels : int
@@ -44,8 +44,9 @@ class BasicAMTConfig:
     context_blocks : int
         Residual context blocks (``"pitch"`` layout only; ``"bins"`` has one).
     time_blocks : int
-        Residual time-context blocks after the context blocks (``"pitch"`` layout only; 0 in the
-        shipped basicamt-2): 1x1 down to ``context_channels``, a ``1 x time_kernel`` conv dilated
+        Residual time-context blocks after the context blocks (``"pitch"`` layout only; 1 in the
+        shipped basicamt-3, 0 in basicamt-2 and by default, so files without the key load as
+        before): 1x1 down to ``context_channels``, a ``1 x time_kernel`` conv dilated
         ``time_dilation`` along time, 1x1 back up. Each widens the time reach by
         ``(time_kernel - 1) // 2 * time_dilation`` frames each way, for slow attacks and held notes.
     time_kernel, time_dilation : int

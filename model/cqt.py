@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from septimbre.model.decimate import decimate, decimator_bank
 from septimbre.utils.constants import (
     BINS_PER_OCTAVE,
     CQT_FMIN_HZ,
@@ -37,7 +38,6 @@ from septimbre.utils.constants import (
     N_OCTAVES,
     SAMPLE_RATE,
 )
-from septimbre.model.decimate import decimate, decimator_bank
 from septimbre.utils.errors import ParameterError
 from torch import nn
 
