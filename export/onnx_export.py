@@ -176,9 +176,11 @@ def export_onnx(
         torch_onnx_logger.setLevel(old_level)
 
     proto.ir_version = min(proto.ir_version, MAX_IR_VERSION)
-    # The dynamo exporter annotates every intermediate value with symbolic shapes and every node with
-    # its source location; neither is needed to run the graph, and together they outweigh the weights.
+    # The dynamo exporter annotates every intermediate value with symbolic shapes, every node with its
+    # source location and the graph with torch's program signature (a listing of every parameter and
+    # buffer); none is needed to run the graph, and together they outweigh the weights.
     del proto.graph.value_info[:]
+    del proto.graph.metadata_props[:]
     for node in proto.graph.node:
         del node.metadata_props[:]
         node.doc_string = ""

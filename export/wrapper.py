@@ -34,17 +34,13 @@ class ExportWrapper(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        taps = halfband_taps()
-        self.register_buffer("decimation_taps", torch.tensor(taps, dtype=torch.float32).view(1, 1, -1),
-                             persistent=False)
-        self.register_buffer("decimation_bank", decimator_bank(taps), persistent=False)
-        self.decimation_pad = (taps.size - 1) // 2
+        self.register_buffer("decimation_bank", decimator_bank(halfband_taps()), persistent=False)
 
     def decimate(self, audio: torch.Tensor) -> torch.Tensor:
         """[batch, 1, T] at 44.1 kHz -> [batch, 1, ceil(T / 2)] at 22.05 kHz (zero-phase FIR).
 
-        The same numbers as ``conv1d(audio, decimation_taps, stride=2, padding=decimation_pad)``,
-        computed as a block-strided conv (:mod:`septimbre.model.decimate`)."""
+        The same numbers as a stride-2 conv1d with :func:`halfband_taps` centred (padding of half
+        the filter), computed as a block-strided conv (:mod:`septimbre.model.decimate`)."""
         return decimate(audio, self.decimation_bank)
 
     @staticmethod

@@ -188,7 +188,6 @@ class OctaveCQT(nn.Module):
         # Derived from ``decimator``; not saved with the weights.
         self.register_buffer("decimator_bank", decimator_bank(taps), persistent=False)
         self.kernel_pad = (weight.shape[-1] - 1) // 2
-        self.decimator_pad = (taps.size - 1) // 2
 
     def decimate(self, x: torch.Tensor) -> torch.Tensor:
         """Zero-phase low-pass and keep every other sample: ``(batch, 1, n) -> (batch, 1, ceil(n / 2))``.

@@ -72,7 +72,8 @@ def test_eager_blocked_decimation_equals_plain_strided_conv(cqt):
     g = torch.Generator().manual_seed(0)
     for n in (1, 2, 63, 64, 65, 1001):
         x = torch.randn(3, 1, n, generator=g)
-        plain = torch.nn.functional.conv1d(x, cqt.decimator, stride=2, padding=cqt.decimator_pad)
+        pad = (cqt.decimator.shape[-1] - 1) // 2
+        plain = torch.nn.functional.conv1d(x, cqt.decimator, stride=2, padding=pad)
         torch.testing.assert_close(cqt.decimate(x), plain, atol=1e-6, rtol=0)
 
 

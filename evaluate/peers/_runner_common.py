@@ -82,6 +82,8 @@ def main(
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1; got {args.repeats}")
 
     with contextlib.redirect_stdout(sys.stderr):
         began = time.perf_counter()
@@ -92,8 +94,6 @@ def main(
             began = time.perf_counter()
             list(transcribe(model, args.audio[0]))
             warmup_s = time.perf_counter() - began
-        if args.repeats < 1:
-            parser.error(f"--repeats must be >= 1; got {args.repeats}")
         timings: dict[str, list[tuple[float, float]]] = {path: [] for path in args.audio}
         last_notes: dict[str, list[list[float]]] = {}
         for _ in range(args.repeats):
