@@ -51,6 +51,9 @@ class BasicAMTConfig:
         ``(time_kernel - 1) // 2 * time_dilation`` frames each way, for slow attacks and held notes.
     time_kernel, time_dilation : int
         Taps and time dilation of the time-context conv.
+    time_dilations : tuple of int
+        Per-block time dilations overriding ``time_dilation`` (empty = every block uses
+        ``time_dilation``; else one entry per time block), so a grown block can reach further.
     neck_channels : int
         Channels of the neck (1x1 over [stacked spectrum, context] in ``"bins"``; 3x3 over the context
         in ``"pitch"``) and of the pitch-resolution features the heads read.
@@ -79,6 +82,7 @@ class BasicAMTConfig:
     time_blocks: int = 0
     time_kernel: int = 5
     time_dilation: int = 3
+    time_dilations: tuple[int, ...] = ()
     neck_channels: int = 16
     pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
@@ -86,6 +90,12 @@ class BasicAMTConfig:
     cqt_window: str = "hann"
     energy_eps: float = ENERGY_EPS
     energy_window_frames: int = ENERGY_WINDOW_FRAMES
+
+    def block_time_dilations(self) -> tuple[int, ...]:
+        """Time dilation of each time-context block, in order (length ``time_blocks``)."""
+        if self.time_dilations:
+            return tuple(int(d) for d in self.time_dilations)
+        return (int(self.time_dilation),) * self.time_blocks
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BasicAMTConfig:
@@ -103,6 +113,10 @@ class BasicAMTConfig:
         if self.time_kernel < 1 or self.time_kernel % 2 == 0 or self.time_dilation < 1:
             raise ParameterError(f"time_kernel must be odd and >= 1 and time_dilation >= 1; got "
                                  f"{self.time_kernel}, {self.time_dilation}")
+        if self.time_dilations and (len(self.time_dilations) != self.time_blocks
+                                    or any(int(d) < 1 for d in self.time_dilations)):
+            raise ParameterError(f"time_dilations must be empty or hold one dilation >= 1 per time block "
+                                 f"({self.time_blocks}); got {self.time_dilations}")
         if self.layout not in LAYOUTS:
             raise ParameterError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.context_blocks < 1 or (self.layout == "bins" and self.context_blocks != 1):

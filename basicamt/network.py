@@ -80,7 +80,7 @@ class BasicAMT(nn.Module):
             self.context = nn.ModuleList(
                 _context_block(c1, cc, (kf, kt), cfg.context_dilation) for _ in range(cfg.context_blocks))
             self.time_context = nn.ModuleList(
-                _time_block(c1, cc, cfg.time_kernel, cfg.time_dilation) for _ in range(cfg.time_blocks))
+                _time_block(c1, cc, cfg.time_kernel, d) for d in cfg.block_time_dilations())
             self.neck = ConvBNReLU(c1, cn, (3, 3))
         self.frame_head = nn.Conv2d(cn, 1, (3, 3), padding=(1, 1))
         self.onset_hidden = ConvBNReLU(cn + 1, co, (3, 3))

@@ -425,9 +425,11 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     from septimbre.model.io import load_model
 
     source, _ = load_model(stem)
+    src_dil, dst_dil = source.config.block_time_dilations(), model.config.block_time_dilations()
     grown = source.config.time_blocks < model.config.time_blocks
-    same = dataclasses.replace(source.config, time_blocks=model.config.time_blocks) if grown else source.config
-    if same != model.config:
+    plain = dict(time_blocks=0, time_dilation=1, time_dilations=())  # compared below, block by block
+    same = dataclasses.replace(source.config, **plain) == dataclasses.replace(model.config, **plain)
+    if not same or len(src_dil) > len(dst_dil) or dst_dil[:len(src_dil)] != src_dil:
         raise ParameterError(f"--init {stem}: its architecture differs from the config's model "
                              f"({source.config} vs {model.config})")
     missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)

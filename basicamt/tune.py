@@ -27,7 +27,7 @@ from septimbre.utils.errors import ParameterError, SeptimbreError, require
 logger = logging.getLogger(__name__)
 
 #: Coarse grid (stage 1) and note-length grid (stage 2).
-ONSET_GRID: tuple[float, ...] = (0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ONSET_GRID: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_GRID: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 MIN_NOTE_MS_GRID: tuple[float, ...] = (20.0, 35.0, 50.0, 70.0, 90.0, 120.0)
 #: Stage 3: local refinement steps around the best (onset, frame).

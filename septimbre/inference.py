@@ -40,10 +40,12 @@ DEFAULT_THREADS: int = 2
 #: Output frames kept per window (about 35.7 s) and frames of audio context on each side (about
 #: 1.9 s). Longer windows spend less on context (2 * 160 / step) but hold more activations: 3072
 #: ran ~10 % faster than 1536 on the TRIOS benchmark and peaks at 217-227 MiB on a 30-minute file
-#: (1536: 163 MiB; docs/runtime.md). A kept frame depends on audio up to ~148 frames away: the
-#: energy normalisation's sliding window (ENERGY_WINDOW_FRAMES // 2 = 100) + half the longest CQT
-#: kernel (~35) + the convolutions' time extent (13 with basicamt-3's time block); 160 frames cover it, so windowed
-#: posteriors equal single-pass ones (tested with the shipped model).
+#: (1536: 163 MiB; docs/runtime.md). A kept frame depends on audio up to ~150 frames away: the
+#: energy normalisation's sliding window (ENERGY_WINDOW_FRAMES // 2 = 100) + the part of the longest
+#: CQT kernel that matters (half its length is ~69 frames at the lowest bin, but its Hann tails are
+#: negligible beyond ~30) + the convolutions' time extent (19 with basicamt-4's two time blocks);
+#: 160 frames cover it: windowed posteriors equal single-pass ones within 1e-5 (tested with the
+#: shipped model).
 DEFAULT_STEP_FRAMES: int = 3072
 DEFAULT_CONTEXT_FRAMES: int = 160
 #: Frames over which neighbouring windows are cross-faded (centred on the seam).

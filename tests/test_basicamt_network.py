@@ -72,7 +72,8 @@ def test_config_round_trips_through_json():
 
 @pytest.mark.parametrize("bad", [{"layout": "mel"}, {"context_blocks": 0}, {"layout": "bins", "context_blocks": 2},
                                  {"time_blocks": -1}, {"layout": "bins", "time_blocks": 1}, {"time_kernel": 4},
-                                 {"time_dilation": 0}])
+                                 {"time_dilation": 0}, {"time_blocks": 2, "time_dilations": (3,)},
+                                 {"time_blocks": 1, "time_dilations": (0,)}])
 def test_config_rejects_bad_layouts(bad):
     with pytest.raises(Exception, match="layout|context_blocks|time_"):
         BasicAMTConfig(**bad)
@@ -114,6 +115,23 @@ def test_time_blocks_widen_the_time_reach_and_keep_shapes():
             moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
             assert moved[32 - reach] and moved[32 + reach]
             assert not moved[:32 - reach].any() and not moved[32 + reach + 1:].any()
+
+
+def test_time_dilations_set_each_blocks_reach():
+    plain = BasicAMTConfig(time_blocks=2, time_dilation=3)
+    assert plain.block_time_dilations() == (3, 3)
+    assert BasicAMTConfig(time_blocks=0).block_time_dilations() == ()
+    torch.manual_seed(3)
+    net = BasicAMT(BasicAMTConfig(time_blocks=2, time_dilations=(3, 9))).eval()
+    assert net.n_parameters() == BasicAMT(plain).n_parameters()  # dilation changes reach, not size
+    quiet = torch.zeros(1, 16, N_PITCHES, 96)
+    impulse = quiet.clone()
+    impulse[0, :, 40, 48] = 1.0 + torch.rand(16)
+    with torch.no_grad():
+        for block, reach in ((net.time_context[0], 6), (net.time_context[1], 18)):
+            moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
+            assert moved[48 - reach] and moved[48 + reach]
+            assert not moved[:48 - reach].any() and not moved[48 + reach + 1:].any()
 
 
 def test_pitch_layout_rows_are_semitones():

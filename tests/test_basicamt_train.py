@@ -155,6 +155,25 @@ def test_init_may_grow_time_blocks_which_start_quiet(trained):
                               stem)
 
 
+def test_init_may_grow_a_block_with_its_own_dilation_but_keeps_the_old_ones(trained, tmp_path):
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+    from septimbre.basicamt.train import _load_initial_weights
+    from septimbre.model.io import save_model
+    from septimbre.utils.errors import ParameterError
+
+    one = BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 1, "time_dilation": 3}))
+    save_model(one, None, tmp_path / "one")
+    wide = BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 2, "time_dilations": [3, 9]}))
+    _load_initial_weights(wide, tmp_path / "one")  # block 0 as saved, block 1 new and wider
+    torch.testing.assert_close(wide.time_context[0][1][0].weight, one.time_context[0][1][0].weight, rtol=0, atol=0)
+    assert wide.time_context[1][1][0].dilation == (1, 9)
+    with pytest.raises(ParameterError, match="architecture differs"):  # the saved block's dilation changed
+        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 2, "time_dilations": [9, 9]})),
+                              tmp_path / "one")
+    with pytest.raises(ParameterError, match="architecture differs"):  # fewer blocks than saved
+        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict(TINY)), tmp_path / "one")
+
+
 def test_rolls_to_notes_keeps_same_pitch_notes_of_two_instruments():
     import numpy as np
 
