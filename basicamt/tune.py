@@ -4,12 +4,14 @@ Usage::
 
     python -m septimbre.basicamt.tune --model runs/NAME/basicamt --val DATA/val [--max-clips 64]
 
-The model's posteriorgrams of the validation clips are computed once; then a coarse-to-fine search
-over (onset_threshold, frame_threshold) and min_note_ms maximises the pooled note F1 (mir_eval
-matching, onset +-50 ms, offsets ignored; frame F1 breaks ties) of the runtime decoder
-:func:`septimbre.utils.decoding.decode_notes`. The winners are written into ``<model>.json``
-(``onset_threshold``, ``frame_threshold``, ``min_note_ms``, ``thresholds_tuned: true`` and a
-``tuning`` record with the scores). Real recordings (the TRIOS folder) are refused: thresholds are
+The model's posteriorgrams of the validation clips are computed once; then, for each decoder
+variant (``infer_onsets`` on/off x ``recover_onsetless`` on/off, the decoder's two optional stages),
+a coarse-to-fine search over (onset_threshold, frame_threshold) and min_note_ms maximises the pooled
+note F1 (mir_eval matching, onset +-50 ms, offsets ignored; frame F1 breaks ties) of the runtime
+decoder :func:`septimbre.utils.decoding.decode_notes`. The winners are written into
+``<model>.json`` (``onset_threshold``, ``frame_threshold``, ``min_note_ms``, ``infer_onsets``,
+``recover_onsetless``, ``thresholds_tuned: true`` and a ``tuning`` record with the scores), where
+the runtime reads them. Real recordings (the TRIOS folder) are refused: thresholds are
 never chosen on test audio.
 """
 
@@ -27,12 +29,15 @@ from septimbre.utils.errors import ParameterError, SeptimbreError, require
 logger = logging.getLogger(__name__)
 
 #: Coarse grid (stage 1) and note-length grid (stage 2).
-ONSET_GRID: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+ONSET_GRID: tuple[float, ...] = (0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 FRAME_GRID: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 MIN_NOTE_MS_GRID: tuple[float, ...] = (20.0, 35.0, 50.0, 70.0, 90.0, 120.0)
-#: Stage 3: local refinement steps around the best (onset, frame).
+#: Stage 3: local refinement steps around the best (onset, frame); the onset step shrinks to half
+#: the onset threshold below 0.1, so low thresholds are refined on their own scale.
 REFINE_STEPS: tuple[float, float] = (0.05, 0.025)
 START_MIN_NOTE_MS: float = 50.0
+#: Decoder variants searched: (infer_onsets, recover_onsetless); the first is the decoder's default.
+DECODER_VARIANTS: tuple[tuple[bool, bool], ...] = ((True, True), (False, True), (True, False), (False, False))
 #: Folder names that mark real recordings (never tuned on).
 FORBIDDEN_PARTS: tuple[str, ...] = ("trios",)
 
@@ -48,40 +53,59 @@ class Trial:
     note_precision: float
     note_recall: float
     frame_f1: float
+    infer_onsets: bool = True
+    recover_onsetless: bool = True
 
     def key(self) -> tuple[float, float]:
         return (self.note_f1, self.frame_f1)
 
+    def decoder_options(self) -> dict[str, bool]:
+        """The decoder stages this trial used, as :func:`~septimbre.utils.decoding.decode_notes` kwargs."""
+        return {"infer_onsets": self.infer_onsets, "recover_onsetless": self.recover_onsetless}
 
-def search(clips, *, progress: bool = True) -> tuple[Trial, list[Trial]]:
-    """Coarse-to-fine threshold search on collected validation clips; returns (best, all trials)."""
+
+def search(clips, *, progress: bool = True,
+           variants: tuple[tuple[bool, bool], ...] = DECODER_VARIANTS) -> tuple[Trial, list[Trial]]:
+    """Coarse-to-fine threshold search on collected validation clips, per decoder variant
+    ``(infer_onsets, recover_onsetless)``; returns (best over all variants, all trials best first).
+    Ties keep the earlier variant (the decoder's defaults come first)."""
     from septimbre.basicamt.validation import score
     from tqdm import tqdm
 
-    seen: dict[tuple[float, float, float], Trial] = {}
+    seen: dict[tuple[float, float, float, bool, bool], Trial] = {}
 
     def run(settings) -> None:
         todo = [s for s in settings if s not in seen]
-        for on, fr, ms in tqdm(todo, desc="thresholds", disable=not progress, leave=False):
-            s = score(clips, onset_threshold=on, frame_threshold=fr, min_note_ms=ms)
-            seen[(on, fr, ms)] = Trial(on, fr, ms, s.note_f1, s.note_precision, s.note_recall, s.frame_f1)
+        for on, fr, ms, inf, rec in tqdm(todo, desc="thresholds", disable=not progress, leave=False):
+            s = score(clips, onset_threshold=on, frame_threshold=fr, min_note_ms=ms,
+                      infer_onsets=inf, recover_onsetless=rec)
+            seen[(on, fr, ms, inf, rec)] = Trial(on, fr, ms, s.note_f1, s.note_precision, s.note_recall,
+                                                 s.frame_f1, inf, rec)
 
-    def best() -> Trial:
-        return max(seen.values(), key=Trial.key)
+    winners = []
+    for inf, rec in variants:
+        def best() -> Trial:
+            return max((t for t in seen.values() if (t.infer_onsets, t.recover_onsetless) == (inf, rec)),
+                       key=Trial.key)
 
-    run([(on, fr, START_MIN_NOTE_MS) for on, fr in itertools.product(ONSET_GRID, FRAME_GRID)])
-    b = best()
-    run([(b.onset_threshold, b.frame_threshold, ms) for ms in MIN_NOTE_MS_GRID])
-    b = best()
-    d_on, d_fr = REFINE_STEPS
-    local = []
-    for i, j in itertools.product((-1, 0, 1), (-1, 0, 1)):
-        on = round(b.onset_threshold + i * d_on, 4)
-        fr = round(b.frame_threshold + j * d_fr, 4)
-        if 0.0 < on < 1.0 and 0.0 < fr < 1.0:
-            local.append((on, fr, b.min_note_ms))
-    run(local)
-    return best(), sorted(seen.values(), key=Trial.key, reverse=True)
+        run([(on, fr, START_MIN_NOTE_MS, inf, rec) for on, fr in itertools.product(ONSET_GRID, FRAME_GRID)])
+        b = best()
+        run([(b.onset_threshold, b.frame_threshold, ms, inf, rec) for ms in MIN_NOTE_MS_GRID])
+        b = best()
+        d_on, d_fr = REFINE_STEPS
+        local = []
+        for i, j in itertools.product((-1, 0, 1), (-1, 0, 1)):
+            on = round(b.onset_threshold + i * min(d_on, b.onset_threshold / 2), 4)
+            fr = round(b.frame_threshold + j * d_fr, 4)
+            if 0.0 < on < 1.0 and 0.0 < fr < 1.0:
+                local.append((on, fr, b.min_note_ms, inf, rec))
+        run(local)
+        winners.append(best())
+    top = winners[0]
+    for w in winners[1:]:  # strictly better only: ties keep the earlier variant
+        if w.key() > top.key():
+            top = w
+    return top, sorted(seen.values(), key=Trial.key, reverse=True)
 
 
 def tune(
@@ -118,6 +142,7 @@ def tune(
         onset_threshold=best.onset_threshold,
         frame_threshold=best.frame_threshold,
         min_note_ms=best.min_note_ms,
+        **best.decoder_options(),
         thresholds_tuned=True,
         tuning={
             "command": "python -m septimbre.basicamt.tune",
@@ -128,6 +153,8 @@ def tune(
             "best": dataclasses.asdict(best),
             "val_losses": losses,
             "top": [dataclasses.asdict(t) for t in trials[:5]],
+            "best_per_decoder_variant": [dataclasses.asdict(next(t for t in trials if (
+                t.infer_onsets, t.recover_onsetless) == v)) for v in DECODER_VARIANTS],
         },
     )
     logger.info("thresholds: %s", best)
@@ -156,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"onset_threshold={best.onset_threshold} frame_threshold={best.frame_threshold} "
-        f"min_note_ms={best.min_note_ms}: note F1 {best.note_f1:.3f} (P {best.note_precision:.3f}, "
+        f"min_note_ms={best.min_note_ms} infer_onsets={best.infer_onsets} "
+        f"recover_onsetless={best.recover_onsetless}: note F1 {best.note_f1:.3f} (P {best.note_precision:.3f}, "
         f"R {best.note_recall:.3f}), frame F1 {best.frame_f1:.3f} -> {Path(args.model)}.json"
     )
     return 0

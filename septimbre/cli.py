@@ -171,7 +171,10 @@ def _describe(onnx_path: Path) -> dict:
     cfg_path = onnx_path.with_suffix(".json")
     if cfg_path.is_file():
         cfg = json.loads(cfg_path.read_text())
-        for key in ("version", "class", "n_parameters", "onset_threshold", "frame_threshold", "min_note_ms"):
+        from septimbre.inference import DECODER_OPTION_KEYS
+
+        for key in ("version", "class", "n_parameters", "onset_threshold", "frame_threshold", "min_note_ms",
+                    *DECODER_OPTION_KEYS):
             if key in cfg:
                 desc[key] = cfg[key]
         for key in ("training", "provenance"):
@@ -214,6 +217,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"    parameters: {m['n_parameters']:,}" if "n_parameters" in m else "    parameters: unknown (no .json)")
         th = [f"{k}={m[k]}" for k in ("onset_threshold", "frame_threshold", "min_note_ms") if k in m]
         print("    default thresholds: " + (", ".join(th) if th else "none shipped (decoder defaults apply)"))
+        from septimbre.inference import DECODER_OPTION_KEYS
+
+        opts = [f"{k}={m[k]}" for k in DECODER_OPTION_KEYS if k in m]
+        if opts:
+            print("    decoder options: " + ", ".join(opts))
         if "onnx_error" in m:
             print(f"    cannot load: {m['onnx_error']}")
     return 0

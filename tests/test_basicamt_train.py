@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,31 @@ def test_tune_writes_thresholds_into_the_model_json(trained):
     assert (desc["onset_threshold"], desc["frame_threshold"], desc["min_note_ms"]) == (
         best.onset_threshold, best.frame_threshold, best.min_note_ms)
     assert desc["tuning"]["best"]["note_f1"] == best.note_f1 > 0.0
+    assert (desc["infer_onsets"], desc["recover_onsetless"]) == (best.infer_onsets, best.recover_onsetless)
+    variants = desc["tuning"]["best_per_decoder_variant"]
+    assert len(variants) == 4 and max(v["note_f1"] for v in variants) == best.note_f1
     load_model(stem)  # still loads
+
+
+def test_tune_search_picks_the_decoder_variant_that_scores_best(monkeypatch):
+    """With a scorer whose optimum is known, the search finds its variant and thresholds, and a tie
+    between variants keeps the decoder's defaults."""
+    import septimbre.basicamt.validation as validation
+    from septimbre.basicamt.tune import search
+
+    def fake_score(clips, *, onset_threshold, frame_threshold, min_note_ms, infer_onsets, recover_onsetless):
+        f1 = 0.9 - abs(onset_threshold - 0.3) - abs(frame_threshold - 0.35) - abs(min_note_ms - 70.0) / 1000
+        f1 -= 0.0 if (infer_onsets, recover_onsetless) in clips else 0.2
+        return types.SimpleNamespace(note_f1=f1, note_precision=f1, note_recall=f1, frame_f1=0.5)
+
+    monkeypatch.setattr(validation, "score", fake_score)
+    best, trials = search({(False, True)}, progress=False)
+    assert (best.infer_onsets, best.recover_onsetless) == (False, True)
+    assert (best.onset_threshold, best.frame_threshold, best.min_note_ms) == (0.3, 0.35, 70.0)
+    assert {(t.infer_onsets, t.recover_onsetless) for t in trials} == {(True, True), (False, True), (True, False),
+                                                                      (False, False)}
+    tie, _ = search({(True, True), (False, False)}, progress=False)
+    assert (tie.infer_onsets, tie.recover_onsetless) == (True, True)
 
 
 def test_tune_refuses_real_recordings(trained, tmp_path):

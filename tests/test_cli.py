@@ -80,6 +80,17 @@ def test_info(double, capsys):
     assert json.loads(capsys.readouterr().out)["models"][0]["name"] == "basicamt"
 
 
+def test_info_shows_shipped_decoder_options(double, tmp_path, capsys):
+    import shutil
+
+    from septimbre.testing import write_test_config
+
+    shutil.copy(double, tmp_path / "m.onnx")
+    write_test_config(tmp_path / "m.json", infer_onsets=False, recover_onsetless=True)
+    assert main(["info", "--model", str(tmp_path / "m.onnx")]) == 0
+    assert "decoder options: infer_onsets=False, recover_onsetless=True" in capsys.readouterr().out
+
+
 def test_python_dash_m_and_export_delegation():
     # `python -m septimbre` works; export-onnx hands its arguments to septimbre.export.
     out = subprocess.run([sys.executable, "-m", "septimbre", "--help"], capture_output=True, text=True, check=False)
