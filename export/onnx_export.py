@@ -284,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 raise MissingResourceError(f"{stem.with_suffix('.pt')}: no such weights file")
             model, config = load_model(stem)
-            for key in ("onset_threshold", "frame_threshold", "min_note_ms"):
+            from septimbre.inference import DECODER_OPTION_KEYS, THRESHOLD_KEYS
+
+            for key in (*THRESHOLD_KEYS, *DECODER_OPTION_KEYS):  # the decoder settings shipped beside it
                 if key in config:
                     meta[key] = config[key]
             meta["weights"] = stem.name

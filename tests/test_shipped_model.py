@@ -32,6 +32,19 @@ def test_shipped_files_and_config():
     assert 0 < cfg["n_parameters"] <= 20_000
 
 
+def test_onnx_metadata_carries_the_shipped_decoder_settings():
+    # noteDigger reads the thresholds from the graph's metadata: they must be the JSON's.
+    onnx = pytest.importorskip("onnx")
+    from septimbre.inference import DECODER_OPTION_KEYS, THRESHOLD_KEYS
+
+    cfg = json.loads((WEIGHTS / "basicamt.json").read_text())
+    meta = {p.key: p.value for p in onnx.load(str(WEIGHTS / "basicamt.onnx")).metadata_props}
+    for key in (*THRESHOLD_KEYS, *DECODER_OPTION_KEYS):
+        if key in cfg:
+            assert meta[f"septimbre.{key}"] == json.dumps(cfg[key]), key
+    assert "septimbre.onset_threshold" in meta
+
+
 def test_fixture_matches_the_shipped_onnx():
     # The regression fixture was made from exactly the ONNX file that ships (regenerate it otherwise).
     with np.load(FIXTURE) as z:
