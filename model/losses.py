@@ -35,7 +35,7 @@ def focal_loss_with_logits(
 
 @dataclass(frozen=True)
 class TranscriptionLoss:
-    """Frame and onset focal losses and their sum (float32 scalar tensors)."""
+    """Frame and onset focal losses and the objective ``frame + onset_weight * onset`` (float32 scalars)."""
 
     total: torch.Tensor
     frame: torch.Tensor
@@ -47,8 +47,13 @@ def transcription_loss(
     frame_logits: torch.Tensor,
     onset_target: torch.Tensor,
     frame_target: torch.Tensor,
+    *,
+    onset_weight: float = 1.0,
 ) -> TranscriptionLoss:
-    """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset."""
+    """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
+
+    ``onset_weight`` scales the onset term of ``total`` only (``onset`` is reported unweighted).
+    """
     frame = focal_loss_with_logits(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
     onset = focal_loss_with_logits(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
-    return TranscriptionLoss(total=frame + onset, frame=frame, onset=onset)
+    return TranscriptionLoss(total=frame + onset_weight * onset, frame=frame, onset=onset)

@@ -1,0 +1,58 @@
+"""Focal losses on known values, and the onset weight of the training objective."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from septimbre.model.losses import focal_loss_with_logits, transcription_loss
+
+
+def test_focal_loss_matches_the_formula_by_hand():
+    # one positive at p = 0.8 and one negative at p = 0.3 (logits from p), gamma 1, alpha 0.2
+    p = torch.tensor([0.8, 0.3])
+    logits = torch.log(p / (1 - p))
+    target = torch.tensor([1.0, 0.0])
+    pos = -0.2 * (1 - 0.8) * math.log(0.8)
+    neg = -(1 - 0.2) * 0.3 * math.log(1 - 0.3)
+    got = focal_loss_with_logits(logits, target, gamma=1.0, alpha=0.2)
+    assert float(got) == pytest.approx((pos + neg) / 2, rel=1e-5)
+
+
+def test_focal_loss_with_gamma_0_is_weighted_cross_entropy():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 84, 7)
+    target = (torch.rand(2, 84, 7) > 0.7).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    got = focal_loss_with_logits(logits, target, gamma=0.0, alpha=0.5)  # both classes weighted 0.5
+    assert float(got) == pytest.approx(0.5 * float(bce), rel=1e-5)
+
+
+def test_focal_loss_stays_finite_for_confident_logits():
+    logits = torch.tensor([80.0, -80.0, 80.0, -80.0])
+    target = torch.tensor([1.0, 0.0, 0.0, 1.0])  # two right, two badly wrong
+    got = focal_loss_with_logits(logits, target, gamma=1.0, alpha=0.2)
+    assert math.isfinite(float(got)) and float(got) > 10.0
+
+
+def test_onset_weight_scales_only_the_onset_term_of_the_objective():
+    torch.manual_seed(1)
+    on, fr = torch.randn(1, 84, 9), torch.randn(1, 84, 9)
+    on_t, fr_t = (torch.rand(1, 84, 9) > 0.9).float(), (torch.rand(1, 84, 9) > 0.6).float()
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    heavy = transcription_loss(on, fr, on_t, fr_t, onset_weight=4.0)
+    assert float(heavy.onset) == float(plain.onset) and float(heavy.frame) == float(plain.frame)
+    assert float(heavy.total) == pytest.approx(float(plain.frame) + 4.0 * float(plain.onset), rel=1e-6)
+    assert float(plain.total) == pytest.approx(float(plain.frame) + float(plain.onset), rel=1e-6)
+
+
+def test_train_config_rejects_a_non_positive_onset_weight():
+    from septimbre.basicamt.train import TrainConfig
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig.from_dict({"onset_loss_weight": 4.0}).onset_loss_weight == 4.0
+    with pytest.raises(ParameterError, match="onset_loss_weight"):
+        TrainConfig.from_dict({"onset_loss_weight": 0.0})
