@@ -4,7 +4,8 @@
 mix twice with the model's shipped thresholds — with and without the recovery stage (notes grown
 from frame activity where no onset peak fired) — and prints, per piece, the note counts and note
 P/R/F1 of both, plus the onset error (estimate minus reference, seconds) of the mistimed false
-positives (unmatched notes overlapping an unmatched reference note of the same pitch). A diagnostic
+positives (unmatched notes overlapping an unmatched reference note of the same pitch) of the
+decoding the model ships (recovery on or off, as its JSON's ``recover_onsetless`` says). A diagnostic
 for choosing what to train against; thresholds are never chosen here.
 """
 
@@ -60,10 +61,11 @@ def decoder_stages(pieces: list[Piece], model: str | Path | None = None) -> list
         onset, frame = transcriber.posteriors(str(piece.audio_path))
         ref = M.as_note_array(piece.reference)
         stats = {}
+        shipped_recover = bool(settings.get("recover_onsetless", True))
         for recover in (True, False):
             est = M.as_note_array(decode_notes(onset, frame, **{**settings, "recover_onsetless": recover}))
             stats[recover] = (len(est), *M.note_prf(ref, est))
-            if recover:
+            if recover == shipped_recover:
                 offsets = mistimed_offsets(ref, est)
         rows.append(StageRow(piece.name, stats[True], stats[False], offsets))
     return rows
