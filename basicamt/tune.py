@@ -82,16 +82,16 @@ def search(clips, *, progress: bool = True,
             seen[(on, fr, ms, inf, rec)] = Trial(on, fr, ms, s.note_f1, s.note_precision, s.note_recall,
                                                  s.frame_f1, inf, rec)
 
+    def best(inf: bool, rec: bool) -> Trial:
+        return max((t for t in seen.values() if (t.infer_onsets, t.recover_onsetless) == (inf, rec)),
+                   key=Trial.key)
+
     winners = []
     for inf, rec in variants:
-        def best() -> Trial:
-            return max((t for t in seen.values() if (t.infer_onsets, t.recover_onsetless) == (inf, rec)),
-                       key=Trial.key)
-
         run([(on, fr, START_MIN_NOTE_MS, inf, rec) for on, fr in itertools.product(ONSET_GRID, FRAME_GRID)])
-        b = best()
+        b = best(inf, rec)
         run([(b.onset_threshold, b.frame_threshold, ms, inf, rec) for ms in MIN_NOTE_MS_GRID])
-        b = best()
+        b = best(inf, rec)
         d_on, d_fr = REFINE_STEPS
         local = []
         for i, j in itertools.product((-1, 0, 1), (-1, 0, 1)):
@@ -100,7 +100,7 @@ def search(clips, *, progress: bool = True,
             if 0.0 < on < 1.0 and 0.0 < fr < 1.0:
                 local.append((on, fr, b.min_note_ms, inf, rec))
         run(local)
-        winners.append(best())
+        winners.append(best(inf, rec))
     top = winners[0]
     for w in winners[1:]:  # strictly better only: ties keep the earlier variant
         if w.key() > top.key():
