@@ -101,10 +101,7 @@ def search(clips, *, progress: bool = True,
                 local.append((on, fr, b.min_note_ms, inf, rec))
         run(local)
         winners.append(best(inf, rec))
-    top = winners[0]
-    for w in winners[1:]:  # strictly better only: ties keep the earlier variant
-        if w.key() > top.key():
-            top = w
+    top = max(winners, key=Trial.key)  # max keeps the first of equals: ties keep the earlier variant
     return top, sorted(seen.values(), key=Trial.key, reverse=True)
 
 

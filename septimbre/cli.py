@@ -171,10 +171,9 @@ def _describe(onnx_path: Path) -> dict:
     cfg_path = onnx_path.with_suffix(".json")
     if cfg_path.is_file():
         cfg = json.loads(cfg_path.read_text())
-        from septimbre.inference import DECODER_OPTION_KEYS
+        from septimbre.inference import DECODER_OPTION_KEYS, THRESHOLD_KEYS
 
-        for key in ("version", "class", "n_parameters", "onset_threshold", "frame_threshold", "min_note_ms",
-                    *DECODER_OPTION_KEYS):
+        for key in ("version", "class", "n_parameters", *THRESHOLD_KEYS, *DECODER_OPTION_KEYS):
             if key in cfg:
                 desc[key] = cfg[key]
         for key in ("training", "provenance"):
@@ -187,7 +186,7 @@ def _describe(onnx_path: Path) -> dict:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
+    from septimbre.inference import DECODER_OPTION_KEYS, DEFAULT_MODEL, THRESHOLD_KEYS, WEIGHTS_DIR
 
     default = WEIGHTS_DIR / f"{DEFAULT_MODEL}.onnx"  # listed first, installed or not
     paths = [default] + sorted(p for p in WEIGHTS_DIR.glob("*.onnx") if p.stem != DEFAULT_MODEL)
@@ -215,10 +214,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"    version {version}; sha256 {m['onnx_sha256']}; ONNX {m['onnx_bytes']:,} bytes"
               + (f"; .pt {m['pt_bytes']:,} bytes" if "pt_bytes" in m else ""))
         print(f"    parameters: {m['n_parameters']:,}" if "n_parameters" in m else "    parameters: unknown (no .json)")
-        th = [f"{k}={m[k]}" for k in ("onset_threshold", "frame_threshold", "min_note_ms") if k in m]
+        th = [f"{k}={m[k]}" for k in THRESHOLD_KEYS if k in m]
         print("    default thresholds: " + (", ".join(th) if th else "none shipped (decoder defaults apply)"))
-        from septimbre.inference import DECODER_OPTION_KEYS
-
         opts = [f"{k}={m[k]}" for k in DECODER_OPTION_KEYS if k in m]
         if opts:
             print("    decoder options: " + ", ".join(opts))

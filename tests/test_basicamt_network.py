@@ -99,22 +99,29 @@ def test_eval_onset_branch_equals_the_training_form():
     torch.testing.assert_close(split, plain, atol=1e-5, rtol=1e-5)
 
 
+def assert_time_reach(block, reach: int, frames: int) -> None:
+    """An impulse in 16-channel features at the middle frame changes ``block``'s output exactly
+    ``reach`` frames each way, and no further."""
+    at = frames // 2
+    quiet = torch.zeros(1, 16, N_PITCHES, frames)
+    impulse = quiet.clone()
+    impulse[0, :, 40, at] = 1.0 + torch.rand(16)
+    with torch.no_grad():
+        moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
+    assert moved[at - reach] and moved[at + reach]
+    assert not moved[:at - reach].any() and not moved[at + reach + 1:].any()
+
+
 def test_time_blocks_widen_the_time_reach_and_keep_shapes():
     torch.manual_seed(2)
     base = BasicAMT(BasicAMTConfig()).eval()
     grown = BasicAMT(BasicAMTConfig(time_blocks=1, time_kernel=5, time_dilation=3)).eval()
     assert grown.n_parameters() - base.n_parameters() == 16 * 8 + 8 * 8 * 5 + 8 * 16 + 2 * (8 + 8 + 16)
     assert not any(k.startswith("time_context") for k in base.state_dict())  # shipped files load as before
-    # an impulse in the features at frame 32 moves the time block's output exactly 6 frames each way
+    # an impulse in the features moves the time block's output exactly 6 frames each way
     # ((time_kernel - 1) // 2 * time_dilation), the context block's only 1 (its 1x3 conv)
-    quiet = torch.zeros(1, 16, N_PITCHES, 64)
-    impulse = quiet.clone()
-    impulse[0, :, 40, 32] = 1.0 + torch.rand(16)
-    with torch.no_grad():
-        for block, reach in ((grown.time_context[0], 6), (grown.context[0], 1)):
-            moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
-            assert moved[32 - reach] and moved[32 + reach]
-            assert not moved[:32 - reach].any() and not moved[32 + reach + 1:].any()
+    assert_time_reach(grown.time_context[0], 6, frames=64)
+    assert_time_reach(grown.context[0], 1, frames=64)
 
 
 def test_time_dilations_set_each_blocks_reach():
@@ -124,14 +131,8 @@ def test_time_dilations_set_each_blocks_reach():
     torch.manual_seed(3)
     net = BasicAMT(BasicAMTConfig(time_blocks=2, time_dilations=(3, 9))).eval()
     assert net.n_parameters() == BasicAMT(plain).n_parameters()  # dilation changes reach, not size
-    quiet = torch.zeros(1, 16, N_PITCHES, 96)
-    impulse = quiet.clone()
-    impulse[0, :, 40, 48] = 1.0 + torch.rand(16)
-    with torch.no_grad():
-        for block, reach in ((net.time_context[0], 6), (net.time_context[1], 18)):
-            moved = (block(impulse) - block(quiet)).abs().sum(dim=(0, 1, 2)) > 0
-            assert moved[48 - reach] and moved[48 + reach]
-            assert not moved[:48 - reach].any() and not moved[48 + reach + 1:].any()
+    assert_time_reach(net.time_context[0], 6, frames=96)
+    assert_time_reach(net.time_context[1], 18, frames=96)
 
 
 def test_pitch_layout_rows_are_semitones():
