@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from septimbre.utils.constants import EXPORT_HOP_LENGTH, EXPORT_SAMPLE_RATE, N_PITCHES, n_frames
+from septimbre.utils.decoding import THRESHOLD_KEYS
 from septimbre.utils.errors import AudioLoadError, MissingResourceError, ParameterError
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ DEFAULT_CONTEXT_FRAMES: int = 160
 DEFAULT_FADE_FRAMES: int = 32
 INPUT_NAME: str = "audio"
 RAW_OUTPUTS: tuple[str, str] = ("onset_raw", "frame_raw")
-#: Decoder settings read from the model JSON (top-level keys) when present.
-THRESHOLD_KEYS: tuple[str, ...] = ("onset_threshold", "frame_threshold", "min_note_ms")
+#: Decoder settings read from the model JSON (top-level keys) when present: THRESHOLD_KEYS (from
+#: septimbre.utils.decoding, the decoder's own list) and the options below.
 #: Further decoder options a model JSON may ship (top-level keys), passed to the decoder as they are.
 DECODER_OPTION_KEYS: tuple[str, ...] = ("energy_tolerance_frames", "infer_onsets", "onset_diff_frames",
                                         "neighbour_suppression", "recover_onsetless")

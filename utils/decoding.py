@@ -41,6 +41,8 @@ from septimbre.utils.notes import Note
 
 logger = logging.getLogger(__name__)
 
+#: The decoder's three required settings (keyword names; a model JSON ships them as top-level keys).
+THRESHOLD_KEYS: tuple[str, ...] = ("onset_threshold", "frame_threshold", "min_note_ms")
 #: Fallback decoder settings, used only where a model's JSON does not ship its own thresholds.
 DEFAULT_ONSET_THRESHOLD: float = 0.5
 DEFAULT_FRAME_THRESHOLD: float = 0.3
@@ -413,7 +415,7 @@ class StreamingDecoder:
 
     def __init__(self, *, min_decode_frames: int = 2048, max_open_frames: int = 1 << 15, track: int = 0,
                  **decode_kwargs) -> None:
-        for key in ("onset_threshold", "frame_threshold", "min_note_ms"):
+        for key in THRESHOLD_KEYS:
             if key not in decode_kwargs:
                 raise ParameterError(f"StreamingDecoder needs {key}")
         _check_params(decode_kwargs["onset_threshold"], decode_kwargs["frame_threshold"],
