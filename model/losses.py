@@ -2,6 +2,11 @@
 
 ``focal(y, p) = -alpha * y * (1 - p)**gamma * log(p) - (1 - alpha) * (1 - y) * p**gamma * log(1 - p)``
 averaged over every element. Targets may be soft (0..1).
+
+The onset term may weight its negatives up at *leak* positions (:func:`leak_mask`): a pitch that is
+held (sounding, not starting) while another note starts within :data:`LEAK_REACH_FRAMES`. On real
+recordings most same-pitch false onsets sit there: the attack of a new note makes the onset head
+fire on pitches that are already sounding.
 """
 
 from __future__ import annotations
@@ -16,12 +21,33 @@ FRAME_GAMMA: float = 1.0
 FRAME_ALPHA: float = 0.2
 ONSET_GAMMA: float = 1.0
 ONSET_ALPHA: float = 0.06
+#: A held pitch is a leak position when any note starts within this many frames of it (either side);
+#: positions within this many frames of the pitch's own onset are never leak positions.
+LEAK_REACH_FRAMES: int = 2
+
+
+def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
+    """Held-pitch positions near another note's onset: ``(batch, 84, frames)`` float 0/1.
+
+    Held: frame target on, and no onset of the same pitch within ``LEAK_REACH_FRAMES`` frames.
+    Near another onset: some pitch has an onset target within ``LEAK_REACH_FRAMES`` frames.
+    """
+    k = 2 * LEAK_REACH_FRAMES + 1
+    on = onset_target.float()
+    own = F.max_pool1d(on, k, stride=1, padding=LEAK_REACH_FRAMES)
+    anywhere = F.max_pool1d(on.amax(dim=1, keepdim=True), k, stride=1, padding=LEAK_REACH_FRAMES)
+    held = (frame_target.float() > 0.5) & (own < 0.5)
+    return (held & (anywhere > 0.5)).float()
 
 
 def focal_loss_with_logits(
-    logits: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: float
+    logits: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: float,
+    negative_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean binary focal loss of ``sigmoid(logits)`` against ``target`` (same shape), float32 scalar."""
+    """Mean binary focal loss of ``sigmoid(logits)`` against ``target`` (same shape), float32 scalar.
+
+    ``negative_weight`` (same shape, optional) multiplies the negative term element-wise.
+    """
     z = logits.float()
     y = target.float()
     log_p = F.logsigmoid(z)
@@ -30,6 +56,8 @@ def focal_loss_with_logits(
     q = torch.exp(log_q)
     pos = -alpha * y * q.pow(gamma) * log_p
     neg = -(1.0 - alpha) * (1.0 - y) * p.pow(gamma) * log_q
+    if negative_weight is not None:
+        neg = neg * negative_weight
     return (pos + neg).mean()
 
 
@@ -49,11 +77,19 @@ def transcription_loss(
     frame_target: torch.Tensor,
     *,
     onset_weight: float = 1.0,
+    leak_weight: float = 1.0,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
-    ``onset_weight`` scales the onset term of ``total`` only (``onset`` is reported unweighted).
+    ``onset_weight`` scales the onset term of ``total`` only; ``leak_weight`` multiplies the onset
+    term's negatives at :func:`leak_mask` positions in ``total`` only. ``frame`` and ``onset`` are
+    reported plain (unweighted), so runs with different weights compare.
     """
     frame = focal_loss_with_logits(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
     onset = focal_loss_with_logits(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
-    return TranscriptionLoss(total=frame + onset_weight * onset, frame=frame, onset=onset)
+    objective_onset = onset
+    if leak_weight != 1.0:
+        weight = 1.0 + (leak_weight - 1.0) * leak_mask(onset_target, frame_target)
+        objective_onset = focal_loss_with_logits(onset_logits, onset_target, gamma=ONSET_GAMMA,
+                                                 alpha=ONSET_ALPHA, negative_weight=weight)
+    return TranscriptionLoss(total=frame + onset_weight * objective_onset, frame=frame, onset=onset)

@@ -56,3 +56,56 @@ def test_train_config_rejects_a_non_positive_onset_weight():
     assert TrainConfig.from_dict({"onset_loss_weight": 4.0}).onset_loss_weight == 4.0
     with pytest.raises(ParameterError, match="onset_loss_weight"):
         TrainConfig.from_dict({"onset_loss_weight": 0.0})
+
+
+def _held_note_and_a_new_one():
+    """Row 10 sounds from frame 2 to 17 (onset at 2); row 30 starts at frame 10."""
+    on, fr = torch.zeros(1, 84, 20), torch.zeros(1, 84, 20)
+    fr[0, 10, 2:18] = 1
+    on[0, 10, 2] = 1
+    fr[0, 30, 10:14] = 1
+    on[0, 30, 10] = 1
+    return on, fr
+
+
+def test_leak_mask_marks_a_held_pitch_around_another_notes_onset():
+    from septimbre.model.losses import LEAK_REACH_FRAMES, leak_mask
+
+    on, fr = _held_note_and_a_new_one()
+    mask = leak_mask(on, fr)
+    r = LEAK_REACH_FRAMES
+    assert mask[0, 10].nonzero().flatten().tolist() == list(range(10 - r, 10 + r + 1))
+    assert float(mask[0, 30].sum()) == 0.0  # the starting note itself is not a leak position
+    assert float(mask.sum()) == 2 * r + 1  # silent pitches never are
+
+
+def test_leak_weight_changes_only_the_objective_and_only_through_held_pitches():
+    from septimbre.model.losses import leak_mask
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    torch.manual_seed(2)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    leaky = transcription_loss(on, fr, on_t, fr_t, leak_weight=5.0)
+    assert float(leaky.onset) == float(plain.onset) and float(leaky.frame) == float(plain.frame)
+    # the objective grows by 4x the onset negatives at the leak positions
+    mask = leak_mask(on_t, fr_t)
+    p = torch.sigmoid(on)
+    neg = -(1 - 0.06) * p * torch.log1p(-p) * mask
+    expected = float(plain.total) + 4.0 * float(neg.sum()) / on.numel()
+    assert float(leaky.total) == pytest.approx(expected, rel=1e-5)
+    # logits that change only off the leak positions move plain and leaky objectives alike
+    on2 = on.clone()
+    on2[0, 50, 5] += 3.0
+    delta_plain = float(transcription_loss(on2, fr, on_t, fr_t).total) - float(plain.total)
+    delta_leaky = float(transcription_loss(on2, fr, on_t, fr_t, leak_weight=5.0).total) - float(leaky.total)
+    assert delta_leaky == pytest.approx(delta_plain, rel=1e-4)
+
+
+def test_train_config_rejects_a_non_positive_leak_weight():
+    from septimbre.basicamt.train import TrainConfig
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig.from_dict({"leak_loss_weight": 10.0}).leak_loss_weight == 10.0
+    with pytest.raises(ParameterError, match="leak_loss_weight"):
+        TrainConfig.from_dict({"leak_loss_weight": -1.0})
