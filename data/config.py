@@ -61,6 +61,11 @@ DEFAULT_PERFORMANCE = {
 }
 
 DEFAULT_ROOM = {
+    "body_prob": 0.0,
+    "body_peaks": [6, 20],
+    "body_hz": [150.0, 6000.0],
+    "body_gain_db": [-6.0, 12.0],
+    "body_q": [4.0, 40.0],
     "gain_db": [-9.0, 0.0],
     "tilt_db_per_octave": [-3.0, 3.0],
     "reverb_prob": 0.75,

@@ -26,7 +26,7 @@ from septimbre.data.notes import (
 from septimbre.data.performance import control_curves, humanize
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
-from septimbre.data.room import add_reverb, colored_noise, eq_tilt, impulse_response, rms
+from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
 from septimbre.data.soundfonts import find_soundfont
 from septimbre.data.targets import notes_to_roll
 from septimbre.utils.constants import SAMPLE_RATE, n_frames
@@ -71,6 +71,10 @@ class Example:
 def _u(rng: np.random.Generator, bounds) -> float:
     lo, hi = bounds
     return float(rng.uniform(lo, hi))
+
+
+#: Random stream (plus 3 x attempt) of the body resonances of an example's stems.
+BODY_STREAM = 1000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -198,6 +202,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     if index < 0:
         raise ParameterError("example index must be >= 0")
     rng = example_rng(config, index, 3 * attempt)
+    # Body resonances draw from their own stream, so splits without them render as before.
+    body_rng = example_rng(config, index, BODY_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -252,6 +258,11 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         audio = render_stem(
             played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls
         )
+        n_body = 0
+        if room["body_prob"] > 0 and body_rng.random() < room["body_prob"]:
+            peaks = body_resonances(body_rng, n_peaks=room["body_peaks"], freq_hz=room["body_hz"],
+                                    gain_db=room["body_gain_db"], q=room["body_q"])
+            audio, n_body = body_eq(audio, peaks), len(peaks)
         level = rms(audio)
         if level < 1e-6:
             log.warning("example %d: silent stem (%s program %d); dropped", index, sf_key, prog)
@@ -273,6 +284,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "n_notes": len(played),
                 "gain_db": round(gain_db, 2),
                 "tilt_db_per_octave": round(tilt, 2),
+                "body_peaks": n_body,
                 "vibrato_cents": round(vib, 1),
                 "vibrato_hz": round(vib_hz, 2),
                 "wobble_cents": round(wobble, 1),

@@ -1,4 +1,4 @@
-"""Room and channel augmentation of rendered stems: gain, EQ tilt, reverb, additive noise.
+"""Room and channel augmentation of rendered stems: body resonances, gain, EQ tilt, reverb, noise.
 
 Everything here changes audio only; targets are untouched. All signals are mono float32 at
 SAMPLE_RATE, shape (samples,) or (n_inst, samples).
@@ -34,6 +34,44 @@ def eq_tilt(x: np.ndarray, *, db_per_octave: float, sr: int = SAMPLE_RATE) -> np
     f = np.fft.rfftfreq(n_fft, 1.0 / sr)
     octaves = np.log2(np.maximum(f, 20.0) / TILT_PIVOT_HZ)
     gain_db = np.clip(db_per_octave * octaves, -TILT_LIMIT_DB, TILT_LIMIT_DB)
+    return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
+
+
+def body_resonances(
+    rng: np.random.Generator, *, n_peaks: tuple[int, int], freq_hz: tuple[float, float],
+    gain_db: tuple[float, float], q: tuple[float, float],
+) -> np.ndarray:
+    """Random resonances of an instrument body: ``(n, 3)`` rows of (centre Hz, gain dB, Q).
+
+    ``n`` is uniform in ``n_peaks`` (inclusive); centres and Q log-uniform, gains uniform.
+    """
+    n = int(rng.integers(int(n_peaks[0]), int(n_peaks[1]) + 1))
+    f0 = np.exp(rng.uniform(np.log(freq_hz[0]), np.log(freq_hz[1]), n))
+    g = rng.uniform(gain_db[0], gain_db[1], n)
+    qs = np.exp(rng.uniform(np.log(q[0]), np.log(q[1]), n))
+    return np.stack([f0, g, qs], axis=1)
+
+
+def body_eq(x: np.ndarray, peaks: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Filter ``x`` (samples,) through fixed resonances (zero-phase, FFT domain).
+
+    Each row of ``peaks`` = (centre Hz, gain dB, Q) adds a peak of that height in dB, with a
+    Lorentzian shape of half-height bandwidth centre / Q. A static body like this turns the pitch
+    vibrato of a note into amplitude modulation of its partials, each with its own depth and phase
+    (every partial sweeps across a different slope), as on real string and wind instruments;
+    soundfont vibrato alone moves the pitch with a fixed spectrum.
+    """
+    if len(peaks) == 0:
+        return x
+    from scipy import fft as sfft
+
+    n = x.shape[-1]
+    n_fft = sfft.next_fast_len(n, real=True)
+    spec = sfft.rfft(x, n=n_fft)
+    f = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    gain_db = np.zeros_like(f)
+    for f0, g, q in peaks:
+        gain_db += g / (1.0 + ((f - f0) / (0.5 * f0 / q)) ** 2)
     return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
 
 

@@ -267,3 +267,61 @@ def test_dataset_skips_examples_made_from_held_out_melodies(tmp_path):
     manifest.write_text("".join(json.dumps(r) + "\n" for r in recs))
     ds = RenderedDataset(tmp_path, clip_seconds=0.5)
     assert len(ds) == len(recs) - 1 and recs[0]["index"] not in {r["index"] for r in ds.records}
+
+
+# ---------------------------------------------------------------- body resonances
+
+
+def test_body_eq_boosts_a_sine_at_a_peak_by_its_gain_and_leaves_far_ones():
+    from septimbre.data.room import body_eq
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE  # 1 s: whole cycles of both sines
+    peaks = np.array([[1000.0, 12.0, 10.0]])
+    at_peak = body_eq(np.sin(2 * np.pi * 1000.0 * t), peaks)
+    far = body_eq(np.sin(2 * np.pi * 100.0 * t), peaks)
+    gain_db = 20 * np.log10(np.std(at_peak) / np.std(np.sin(2 * np.pi * 1000.0 * t)))
+    assert gain_db == pytest.approx(12.0, abs=0.1)
+    assert abs(20 * np.log10(np.std(far) / np.sqrt(0.5))) < 0.3
+
+
+def test_body_eq_turns_vibrato_into_amplitude_modulation():
+    from scipy.signal import hilbert
+    from septimbre.data.room import body_eq
+
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    f0, depth_cents, rate_hz = 880.0, 30.0, 5.0
+    inst_f = f0 * 2 ** (depth_cents / 1200 * np.sin(2 * np.pi * rate_hz * t))
+    tone = np.sin(2 * np.pi * np.cumsum(inst_f) / SAMPLE_RATE)
+    body = np.array([[f0 * 2 ** (15 / 1200), 10.0, 30.0]])  # a sharp resonance on the upper swing
+
+    def envelope_swing_db(x):
+        env = np.abs(hilbert(x))[SAMPLE_RATE // 4:-SAMPLE_RATE // 4]
+        return 20 * np.log10(env.max() / env.min())
+
+    assert envelope_swing_db(tone) < 0.5  # pitch vibrato alone: flat amplitude
+    assert envelope_swing_db(body_eq(tone, body)) > 4.0
+
+
+def test_body_resonances_draw_within_the_configured_ranges():
+    from septimbre.data.room import body_resonances
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = body_resonances(rng, n_peaks=(3, 5), freq_hz=(200.0, 4000.0), gain_db=(-6.0, 12.0), q=(4.0, 40.0))
+        assert 3 <= len(p) <= 5
+        assert (p[:, 0] >= 200).all() and (p[:, 0] <= 4000).all()
+        assert (p[:, 1] >= -6).all() and (p[:, 1] <= 12).all()
+        assert (p[:, 2] >= 4).all() and (p[:, 2] <= 40).all()
+
+
+def test_body_resonances_change_the_audio_but_not_the_notes_or_other_draws():
+    from septimbre.data.example import make_example
+
+    plain = make_example(tiny_config(), 2)
+    body = make_example(tiny_config(room={"body_prob": 1.0}), 2)
+    assert np.array_equal(plain.rolls, body.rolls) and plain.notes == body.notes
+    strip = lambda m: [{k: v for k, v in i.items() if k != "body_peaks"} for i in m["instruments"]]
+    assert strip(plain.meta) == strip(body.meta)  # same instruments, gains, vibrato: own random stream
+    assert all(i["body_peaks"] == 0 for i in plain.meta["instruments"])
+    assert all(i["body_peaks"] >= 6 for i in body.meta["instruments"])
+    assert not np.allclose(plain.stems, body.stems)
