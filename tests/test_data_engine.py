@@ -325,3 +325,15 @@ def test_body_resonances_change_the_audio_but_not_the_notes_or_other_draws():
     assert all(i["body_peaks"] == 0 for i in plain.meta["instruments"])
     assert all(i["body_peaks"] >= 6 for i in body.meta["instruments"])
     assert not np.allclose(plain.stems, body.stems)
+
+
+def test_training_splits_never_share_a_seed_with_val_or_unseen():
+    # Examples are a pure function of (seed, index): a shared seed would repeat test material.
+    from septimbre.data.config import CONFIG_DIR
+
+    seeds = {p.stem: DataConfig.from_json(p).seed for p in CONFIG_DIR.glob("*.json")}
+    held = {seeds["val"], seeds["unseen"]}
+    assert len(held) == 2
+    for name, seed in seeds.items():
+        if name.startswith("train"):
+            assert seed not in held, name
