@@ -21,6 +21,8 @@ Conventions (every figure septimbre reports uses these):
   A split is *mistimed* when its only same-pitch overlapping partners are reference notes that are
   themselves unmatched: the note was found but its onset is more than 50 ms off (on real
   recordings with hand-aligned references this is often the reference's timing, not a re-attack).
+  A split is a *leak* when it starts within the onset tolerance of the onset of a reference note of
+  another pitch: the attack of a new note made a pitch that was already sounding look re-attacked.
   Overlap means an intersection of positive length of the ``[start_s, end_s)`` spans.
 
 Pooled results over several pieces add the counts (matched, estimated, reference; ghosts, splits,
@@ -117,7 +119,8 @@ class Scores:
     """Counts and scores of one piece (or of several pooled).
 
     Note-level counts: ``n_ref``, ``n_est``, ``n_matched``; false positives ``n_fp = n_est -
-    n_matched``, of which ``n_split`` (``n_mistimed`` of them mistimed) and ``n_ghost``. Frame-level counts are (grid point, pitch)
+    n_matched``, of which ``n_split`` (``n_mistimed`` of them mistimed, ``n_leak`` at another
+    note's onset) and ``n_ghost``. Frame-level counts are (grid point, pitch)
     pairs: ``frame_ref``, ``frame_est``, ``frame_matched``. Scores are in [0, 1]; a ratio with a
     zero denominator is 0 (mir_eval's convention), so ``ghost_rate`` is 0 when there is no false
     positive.
@@ -132,6 +135,7 @@ class Scores:
     frame_ref: int
     frame_est: int
     frame_matched: int
+    n_leak: int = 0
 
     @property
     def n_fp(self) -> int:
@@ -173,6 +177,11 @@ class Scores:
         return _ratio(self.n_mistimed, self.n_fp)
 
     @property
+    def leak_rate(self) -> float:
+        """Share of false positives that are splits starting at another pitch's reference onset."""
+        return _ratio(self.n_leak, self.n_fp)
+
+    @property
     def ghost_rate(self) -> float:
         """Share of false positives that are harmonic ghosts of a sounding reference note."""
         return _ratio(self.n_ghost, self.n_fp)
@@ -193,7 +202,7 @@ class Scores:
 SCORE_NAMES: tuple[str, ...] = (
     "note_precision", "note_recall", "note_f1",
     "frame_precision", "frame_recall", "frame_f1",
-    "ghost_rate", "split_rate", "mistimed_rate",
+    "ghost_rate", "split_rate", "mistimed_rate", "leak_rate",
 )
 
 
@@ -294,7 +303,8 @@ def classify_false_positives(
     Returns
     -------
     dict with int arrays ``"fp"`` (all unmatched estimates), ``"split"`` and ``"ghost"`` (disjoint
-    subsets of ``"fp"``) and ``"mistimed"`` (a subset of ``"split"``); see the module docstring.
+    subsets of ``"fp"``), ``"mistimed"`` and ``"leak"`` (subsets of ``"split"``); see the module
+    docstring.
     """
     ref_a, est_a = as_note_array(ref), as_note_array(est)
     matching = match_notes(ref_a, est_a, onset_tolerance_s=onset_tolerance_s)
@@ -302,7 +312,7 @@ def classify_false_positives(
     fp = np.array([i for i in range(len(est_a)) if i not in matched_est], dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
     if len(fp) == 0:
-        return {"fp": fp, "split": empty, "mistimed": empty, "ghost": empty}
+        return {"fp": fp, "split": empty, "mistimed": empty, "leak": empty, "ghost": empty}
     fp_a = est_a[fp]
     fp_pitch = np.rint(fp_a[:, 2]).astype(np.int64)
 
@@ -319,6 +329,12 @@ def classify_false_positives(
         partner = same & _overlaps(fp_a, anchors)
         is_split = partner.any(axis=1)
         is_mistimed = is_split & ~(partner & anchor_matched[None, :]).any(axis=1)
+    # Leak: a split starting at the onset of a reference note of another pitch.
+    is_leak = np.zeros(len(fp), dtype=bool)
+    if len(ref_a):
+        other = fp_pitch[:, None] != np.rint(ref_a[:, 2]).astype(np.int64)[None, :]
+        near = np.abs(fp_a[:, None, 0] - ref_a[None, :, 0]) <= onset_tolerance_s
+        is_leak = is_split & (other & near).any(axis=1)
 
     # Ghost: a harmonic interval above an overlapping reference note.
     is_ghost = np.zeros(len(fp), dtype=bool)
@@ -326,7 +342,8 @@ def classify_false_positives(
         diff = fp_pitch[:, None] - np.rint(ref_a[:, 2]).astype(np.int64)[None, :]
         harmonic = np.isin(diff, GHOST_INTERVALS)
         is_ghost = (harmonic & _overlaps(fp_a, ref_a)).any(axis=1) & ~is_split
-    return {"fp": fp, "split": fp[is_split], "mistimed": fp[is_mistimed], "ghost": fp[is_ghost]}
+    return {"fp": fp, "split": fp[is_split], "mistimed": fp[is_mistimed], "leak": fp[is_leak],
+            "ghost": fp[is_ghost]}
 
 
 def evaluate_notes(
@@ -355,7 +372,7 @@ def evaluate_notes(
     return Scores(
         n_ref=len(ref_a), n_est=len(est_a), n_matched=n_matched,
         n_split=len(kinds["split"]), n_mistimed=len(kinds["mistimed"]), n_ghost=len(kinds["ghost"]),
-        frame_ref=f_ref, frame_est=f_est, frame_matched=f_hit,
+        frame_ref=f_ref, frame_est=f_est, frame_matched=f_hit, n_leak=len(kinds["leak"]),
     )
 
 

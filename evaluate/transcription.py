@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("note P", "note_precision"), ("note R", "note_recall"), ("note F1", "note_f1"),
     ("frame P", "frame_precision"), ("frame R", "frame_recall"), ("frame F1", "frame_f1"),
-    ("ghost", "ghost_rate"), ("split", "split_rate"), ("mistimed", "mistimed_rate"),
+    ("ghost", "ghost_rate"), ("split", "split_rate"), ("mistimed", "mistimed_rate"), ("leak", "leak_rate"),
 )
 
 

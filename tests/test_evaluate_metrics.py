@@ -132,3 +132,17 @@ def test_zero_length_note_is_lengthened_and_bad_notes_raise():
         M.as_note_array([(1.0, 2.0)])
     with pytest.raises(ParameterError):
         M.as_note_array([(-1.0, 2.0, 60)])
+
+
+def test_leak_is_a_split_at_another_pitchs_onset():
+    # 60 is held from 0 s; 67 starts at 1.0 s. A false 60 at 1.03 s is a leak (attack of the 67);
+    # one at 1.50 s is a plain split; a false 60 at 1.03 s with no other note starting is no leak.
+    ref = [(0.0, 2.0, 60), (1.0, 2.0, 67)]
+    est = [(0.0, 1.0, 60), (1.0, 2.0, 67), (1.03, 1.4, 60), (1.5, 2.0, 60)]
+    kinds = M.classify_false_positives(ref, est)
+    assert kinds["split"].tolist() == [2, 3] and kinds["leak"].tolist() == [2]
+    s = M.evaluate_notes(ref, est)
+    assert (s.n_fp, s.n_split, s.n_leak) == (2, 2, 1) and s.leak_rate == 0.5
+    alone = M.evaluate_notes([(0.0, 2.0, 60)], [(0.0, 1.0, 60), (1.03, 1.4, 60)])
+    assert (alone.n_split, alone.n_leak) == (1, 0)
+    assert M.pool([s, alone]).n_leak == 1
