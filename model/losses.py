@@ -40,14 +40,10 @@ def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.T
     return (held & (anywhere > 0.5)).float()
 
 
-def focal_loss_with_logits(
-    logits: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: float,
-    negative_weight: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Mean binary focal loss of ``sigmoid(logits)`` against ``target`` (same shape), float32 scalar.
-
-    ``negative_weight`` (same shape, optional) multiplies the negative term element-wise.
-    """
+def _focal_terms(
+    logits: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Element-wise positive and negative focal terms (float32, the shape of ``logits``)."""
     z = logits.float()
     y = target.float()
     log_p = F.logsigmoid(z)
@@ -56,8 +52,14 @@ def focal_loss_with_logits(
     q = torch.exp(log_q)
     pos = -alpha * y * q.pow(gamma) * log_p
     neg = -(1.0 - alpha) * (1.0 - y) * p.pow(gamma) * log_q
-    if negative_weight is not None:
-        neg = neg * negative_weight
+    return pos, neg
+
+
+def focal_loss_with_logits(
+    logits: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: float
+) -> torch.Tensor:
+    """Mean binary focal loss of ``sigmoid(logits)`` against ``target`` (same shape), float32 scalar."""
+    pos, neg = _focal_terms(logits, target, gamma=gamma, alpha=alpha)
     return (pos + neg).mean()
 
 
@@ -86,10 +88,9 @@ def transcription_loss(
     reported plain (unweighted), so runs with different weights compare.
     """
     frame = focal_loss_with_logits(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
-    onset = focal_loss_with_logits(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
+    pos, neg = _focal_terms(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
+    onset = (pos + neg).mean()
     objective_onset = onset
-    if leak_weight != 1.0:
-        weight = 1.0 + (leak_weight - 1.0) * leak_mask(onset_target, frame_target)
-        objective_onset = focal_loss_with_logits(onset_logits, onset_target, gamma=ONSET_GAMMA,
-                                                 alpha=ONSET_ALPHA, negative_weight=weight)
+    if leak_weight != 1.0:  # the negatives at leak positions count leak_weight times in all
+        objective_onset = onset + (leak_weight - 1.0) * (neg * leak_mask(onset_target, frame_target)).mean()
     return TranscriptionLoss(total=frame + onset_weight * objective_onset, frame=frame, onset=onset)
