@@ -15,6 +15,17 @@ TILT_PIVOT_HZ = 1000.0
 TILT_LIMIT_DB = 12.0
 
 
+def _zero_phase_eq(x: np.ndarray, gain_db_at, *, sr: int) -> np.ndarray:
+    """``x`` (..., samples) filtered by the real gain ``gain_db_at(freqs_hz)`` dB (FFT domain), float32."""
+    from scipy import fft as sfft
+
+    n = x.shape[-1]
+    n_fft = sfft.next_fast_len(n, real=True)
+    spec = sfft.rfft(x, n=n_fft)
+    gain_db = gain_db_at(np.fft.rfftfreq(n_fft, 1.0 / sr))
+    return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
+
+
 def eq_tilt(x: np.ndarray, *, db_per_octave: float, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Spectral tilt of ``db_per_octave`` around TILT_PIVOT_HZ (zero-phase, FFT domain).
 
@@ -26,15 +37,12 @@ def eq_tilt(x: np.ndarray, *, db_per_octave: float, sr: int = SAMPLE_RATE) -> np
     """
     if db_per_octave == 0.0:
         return x
-    from scipy import fft as sfft
 
-    n = x.shape[-1]
-    n_fft = sfft.next_fast_len(n, real=True)
-    spec = sfft.rfft(x, n=n_fft)
-    f = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    octaves = np.log2(np.maximum(f, 20.0) / TILT_PIVOT_HZ)
-    gain_db = np.clip(db_per_octave * octaves, -TILT_LIMIT_DB, TILT_LIMIT_DB)
-    return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
+    def gain_db(f: np.ndarray) -> np.ndarray:
+        octaves = np.log2(np.maximum(f, 20.0) / TILT_PIVOT_HZ)
+        return np.clip(db_per_octave * octaves, -TILT_LIMIT_DB, TILT_LIMIT_DB)
+
+    return _zero_phase_eq(x, gain_db, sr=sr)
 
 
 def body_resonances(
@@ -63,16 +71,14 @@ def body_eq(x: np.ndarray, peaks: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.nd
     """
     if len(peaks) == 0:
         return x
-    from scipy import fft as sfft
 
-    n = x.shape[-1]
-    n_fft = sfft.next_fast_len(n, real=True)
-    spec = sfft.rfft(x, n=n_fft)
-    f = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    gain_db = np.zeros_like(f)
-    for f0, g, q in peaks:
-        gain_db += g / (1.0 + ((f - f0) / (0.5 * f0 / q)) ** 2)
-    return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
+    def gain_db(f: np.ndarray) -> np.ndarray:
+        total = np.zeros_like(f)
+        for f0, g, q in peaks:
+            total += g / (1.0 + ((f - f0) / (0.5 * f0 / q)) ** 2)
+        return total
+
+    return _zero_phase_eq(x, gain_db, sr=sr)
 
 
 def impulse_response(
