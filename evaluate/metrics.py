@@ -330,16 +330,13 @@ def classify_false_positives(
         is_split = partner.any(axis=1)
         is_mistimed = is_split & ~(partner & anchor_matched[None, :]).any(axis=1)
     # Leak: a split starting at the onset of a reference note of another pitch.
-    is_leak = np.zeros(len(fp), dtype=bool)
-    if len(ref_a):
-        other = fp_pitch[:, None] != np.rint(ref_a[:, 2]).astype(np.int64)[None, :]
-        near = np.abs(fp_a[:, None, 0] - ref_a[None, :, 0]) <= onset_tolerance_s
-        is_leak = is_split & (other & near).any(axis=1)
-
     # Ghost: a harmonic interval above an overlapping reference note.
+    is_leak = np.zeros(len(fp), dtype=bool)
     is_ghost = np.zeros(len(fp), dtype=bool)
     if len(ref_a):
         diff = fp_pitch[:, None] - np.rint(ref_a[:, 2]).astype(np.int64)[None, :]
+        near = np.abs(fp_a[:, None, 0] - ref_a[None, :, 0]) <= onset_tolerance_s
+        is_leak = is_split & ((diff != 0) & near).any(axis=1)
         harmonic = np.isin(diff, GHOST_INTERVALS)
         is_ghost = (harmonic & _overlaps(fp_a, ref_a)).any(axis=1) & ~is_split
     return {"fp": fp, "split": fp[is_split], "mistimed": fp[is_mistimed], "leak": fp[is_leak],
