@@ -58,6 +58,8 @@ DEFAULT_PERFORMANCE = {
     "swell_prob_other": 0.2,
     "swell_depth": [0.1, 0.5],
     "expression": [90, 127],
+    "mono_legato_prob": 0.0,
+    "legato_join_s": [0.0, 0.08],
 }
 
 DEFAULT_ROOM = {

@@ -23,7 +23,7 @@ from septimbre.data.notes import (
     sanitize,
     transpose_notes,
 )
-from septimbre.data.performance import control_curves, humanize
+from septimbre.data.performance import control_curves, humanize, mono_legato
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
 from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
@@ -75,6 +75,8 @@ def _u(rng: np.random.Generator, bounds) -> float:
 
 #: Random stream (plus 3 x attempt) of the body resonances of an example's stems.
 BODY_STREAM = 1000
+#: Stream offset of the mono-legato draws (likewise: splits without legato render unchanged).
+LEGATO_STREAM = 2000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -204,6 +206,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     rng = example_rng(config, index, 3 * attempt)
     # Body resonances draw from their own stream, so splits without them render as before.
     body_rng = example_rng(config, index, BODY_STREAM + 3 * attempt)
+    legato_rng = example_rng(config, index, LEGATO_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -239,6 +242,12 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         played = sanitize(played, low=info.low, high=info.high, duration_s=duration_s)
         if not played:
             continue
+        legato = False
+        if (perf["mono_legato_prob"] > 0 and not info.polyphonic and info.sustained
+                and legato_rng.random() < perf["mono_legato_prob"]):
+            slurred = mono_legato(played, join_gap_s=_u(legato_rng, perf["legato_join_s"]))
+            if slurred is not None:
+                played, legato = slurred, True
         vib_p = perf["vibrato_prob_sustained"] if info.sustained else perf["vibrato_prob_other"]
         swell_p = perf["swell_prob_sustained"] if info.sustained else perf["swell_prob_other"]
         vib = _u(rng, perf["vibrato_cents"]) if rng.random() < vib_p else 0.0
@@ -256,7 +265,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             expression=expression,
         )
         audio = render_stem(
-            played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls
+            played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls,
+            legato=legato,
         )
         n_body = 0
         if room["body_prob"] > 0 and body_rng.random() < room["body_prob"]:
@@ -285,6 +295,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "gain_db": round(gain_db, 2),
                 "tilt_db_per_octave": round(tilt, 2),
                 "body_peaks": n_body,
+                "mono_legato": legato,
                 "vibrato_cents": round(vib, 1),
                 "vibrato_hz": round(vib_hz, 2),
                 "wobble_cents": round(wobble, 1),

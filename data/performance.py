@@ -122,3 +122,43 @@ def control_curves(
                 prev = b
     events.sort(key=lambda e: e.time_s)
     return events
+
+
+#: Two onsets of a line closer than this (seconds) make it a chord: no mono legato for that line.
+MIN_LEGATO_ONSET_GAP_S = 0.03
+
+
+def mono_legato(notes: list[ScoreNote], *, join_gap_s: float) -> list[ScoreNote] | None:
+    """Notes of a monophonic line as played slurred on one mono-legato FluidSynth channel.
+
+    A mono channel sounds one note at a time, so each note's label ends no later than the next
+    onset; a note followed by a *different* pitch within ``join_gap_s`` seconds is held up to that
+    onset (a slur: :func:`septimbre.data.render.render_stem` with ``legato=True`` then changes the
+    pitch of the sounding voice without a new attack where the soundfont allows). Repeated pitches
+    keep their gap (a re-articulation).
+
+    Parameters
+    ----------
+    notes : list of ScoreNote
+        One instrument's notes (seconds).
+    join_gap_s : float
+        Largest silence between two notes that is slurred over, seconds (0: only overlapping or
+        touching notes are slurred).
+
+    Returns
+    -------
+    list of ScoreNote or None
+        The adjusted notes sorted by onset, or None when two onsets lie within
+        :data:`MIN_LEGATO_ONSET_GAP_S` (a chord or double stop, which a mono channel cannot play).
+    """
+    ordered = sorted(notes, key=lambda n: (n.start_s, n.pitch))
+    out: list[ScoreNote] = []
+    for cur, nxt in zip(ordered, ordered[1:]):
+        if nxt.start_s - cur.start_s < MIN_LEGATO_ONSET_GAP_S:
+            return None
+        end = min(cur.end_s, nxt.start_s)
+        if nxt.pitch != cur.pitch and nxt.start_s - cur.end_s <= join_gap_s:
+            end = nxt.start_s
+        out.append(replace(cur, end_s=end))
+    out.extend(ordered[len(out):])
+    return out

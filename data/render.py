@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 RENDER_SAMPLE_RATE = 2 * SAMPLE_RATE
 #: FluidSynth renders in blocks of this many samples; stems are padded to a multiple of it.
 _FLUID_BLOCK = 64
+#: With ``legato=True``, a note-off that coincides with the next note's onset is sent this much
+#: later (seconds), so the next note-on arrives while the note is held: a slur on a mono channel.
+LEGATO_OVERLAP_S = 0.005
+#: FluidSynth constants (fluidsynth/synth.h): Omni-off mono basic-channel mode and legato mode
+#: "multi-retrigger" (a slurred note re-pitches the sounding voice when the new key lies in the
+#: same instrument zone; otherwise it starts a new voice from the current envelope level).
+_CHANNEL_MODE_OMNIOFF_MONO = 3
+_LEGATO_MODE_MULTI_RETRIGGER = 1
 #: FluidSynth master gain (output stays well below clipping for 4-note chords at velocity 127).
 SYNTH_GAIN = 0.3
 _SETTINGS = {
@@ -56,6 +64,9 @@ def _fluidsynth():
             ctypes.c_int,
         ]
         fn.restype = ctypes.c_int
+        fs._fl.fluid_synth_reset_basic_channel.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        fs._fl.fluid_synth_set_basic_channel.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        fs._fl.fluid_synth_set_legato_mode.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
         _write_float = fn
     return fs
 
@@ -95,6 +106,7 @@ def render_stem(
     program: int,
     n_samples: int,
     controls: list[ControlEvent] = (),
+    legato: bool = False,
 ) -> np.ndarray:
     """Render one instrument.
 
@@ -110,6 +122,11 @@ def render_stem(
         Output length, samples at SAMPLE_RATE; sound after it is cut.
     controls : list of ControlEvent
         CC and pitch-bend events of the channel.
+    legato : bool
+        Play the channel in mono mode with legato (FluidSynth basic channel Omni-off mono, legato
+        mode multi-retrigger): a note whose end equals the next note's onset (different pitch) is
+        released :data:`LEGATO_OVERLAP_S` after that onset, so the change of pitch is slurred.
+        The notes must be monophonic (see :func:`septimbre.data.performance.mono_legato`).
 
     Returns
     -------
@@ -137,12 +154,24 @@ def render_stem(
             (93, 0),
         ):
             synth.cc(ch, cc, v)
+        if legato:
+            fl = fs._fl
+            if (fl.fluid_synth_reset_basic_channel(synth.synth, -1) != 0
+                    or fl.fluid_synth_set_basic_channel(synth.synth, ch, _CHANNEL_MODE_OMNIOFF_MONO, 1) != 0
+                    or fl.fluid_synth_set_legato_mode(synth.synth, ch, _LEGATO_MODE_MULTI_RETRIGGER) != 0):
+                raise ParameterError("FluidSynth refused mono legato mode on the render channel")
         sr = RENDER_SAMPLE_RATE
         n_render = -(-(n_samples * sr // SAMPLE_RATE + _FLUID_BLOCK) // _FLUID_BLOCK) * _FLUID_BLOCK
         events = []
-        for n in notes:
+        ordered = sorted(notes, key=lambda n: (n.start_s, n.pitch))
+        for i, n in enumerate(ordered):
+            end = n.end_s
+            if legato and i + 1 < len(ordered):
+                nxt = ordered[i + 1]
+                if nxt.pitch != n.pitch and abs(end - nxt.start_s) < 1e-9:
+                    end = nxt.start_s + LEGATO_OVERLAP_S
             events.append((int(round(n.start_s * sr)), 2, "on", n.pitch, n.velocity))
-            events.append((int(round(n.end_s * sr)), 0, "off", n.pitch, 0))
+            events.append((int(round(end * sr)), 0, "off", n.pitch, 0))
         for c in controls:
             events.append((int(round(c.time_s * sr)), 1, c.kind, c.number, c.value))
         events.sort(key=lambda e: (e[0], e[1]))

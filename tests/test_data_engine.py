@@ -337,3 +337,76 @@ def test_training_splits_never_share_a_seed_with_val_or_unseen():
     for name, seed in seeds.items():
         if name.startswith("train"):
             assert seed not in held, name
+
+
+# ---------------------------------------------------------------- mono legato
+
+
+def test_mono_legato_holds_slurred_notes_to_the_next_onset_and_keeps_articulations():
+    from septimbre.data.performance import mono_legato
+
+    line = [
+        ScoreNote(0.0, 0.55, 60, 90),  # overlaps the next: cut at its onset
+        ScoreNote(0.5, 0.95, 62, 90),  # 50 ms before another pitch: joined when join_gap_s >= 0.05
+        ScoreNote(1.0, 1.3, 64, 90),  # same pitch next, 200 ms later: left as is
+        ScoreNote(1.5, 1.98, 64, 90),  # same pitch next, 20 ms later: a re-articulation, not joined
+        ScoreNote(2.0, 2.4, 64, 90),  # 200 ms before another pitch: a rest, not joined
+        ScoreNote(2.6, 3.0, 67, 90),  # last note: unchanged
+    ]
+    slurred = mono_legato(list(reversed(line)), join_gap_s=0.06)
+    assert [n.end_s for n in slurred] == [0.5, 1.0, 1.3, 1.98, 2.4, 3.0]
+    assert [n.start_s for n in slurred] == [n.start_s for n in line]
+    tight = mono_legato(line, join_gap_s=0.0)
+    assert [n.end_s for n in tight] == [0.5, 0.95, 1.3, 1.98, 2.4, 3.0]
+    # A double stop cannot be played on a mono channel.
+    assert mono_legato(line + [ScoreNote(2.61, 3.0, 71, 90)], join_gap_s=0.06) is None
+
+
+def _fundamental_energy(audio: np.ndarray, pitch: int, t: float, width: int = 512) -> float:
+    """Magnitude at ``pitch``'s fundamental in a Hann window of ``width`` samples starting at ``t`` s."""
+    f0 = midi_to_hz(pitch)
+    i = int(t * SAMPLE_RATE)
+    k = np.exp(-2j * np.pi * f0 * np.arange(width) / SAMPLE_RATE)
+    return float(abs(np.sum(np.hanning(width) * k * audio[i : i + width])))
+
+
+@pytest.mark.parametrize("program, first, second", [(71, 62, 63), (40, 62, 64)])
+def test_legato_render_changes_pitch_without_a_new_attack(program, first, second):
+    from septimbre.data.render import render_stem
+
+    # In TimGM6mb both pitches of each pair (clarinet, violin) share a sample zone, so the slurred
+    # voice is re-pitched: the new fundamental is at full level from the onset, not rising from 0.
+    notes = [ScoreNote(0.2, 1.0, first, 90), ScoreNote(1.0, 2.0, second, 90)]
+    n = int(2.3 * SAMPLE_RATE)
+    plain = render_stem(notes, soundfont=TIM, program=program, n_samples=n)
+    slur = render_stem(notes, soundfont=TIM, program=program, n_samples=n, legato=True)
+
+    def rise(audio):  # first 23 ms after the onset relative to the held note
+        return _fundamental_energy(audio, second, 1.0) / _fundamental_energy(audio, second, 1.5)
+
+    assert rise(plain) < 0.6
+    assert rise(slur) > 0.9
+    # Each labelled pitch dominates its own span in both renders.
+    for audio in (plain, slur):
+        assert _fundamental_energy(audio, first, 0.6, 2048) > 3 * _fundamental_energy(audio, second, 0.6, 2048)
+        assert _fundamental_energy(audio, second, 1.5, 2048) > 3 * _fundamental_energy(audio, first, 1.5, 2048)
+
+
+def test_mono_legato_changes_labels_only_on_legato_stems_and_draws_from_its_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [56, 71, 73]}}, n_instruments_weights=[0, 1])
+    plain = make_example(tiny_config(**base), 3)
+    slur = make_example(tiny_config(**base, performance={"mono_legato_prob": 1.0, "legato_join_s": [0.1, 0.1]}), 3)
+    assert [m["program"] for m in plain.meta["instruments"]] == [m["program"] for m in slur.meta["instruments"]]
+    assert not any(m["mono_legato"] for m in plain.meta["instruments"])
+    changed = False
+    for m, a, b in zip(slur.meta["instruments"], plain.notes, slur.notes):
+        assert [n.start_s for n in a] == [n.start_s for n in b]  # onsets never move
+        if m["mono_legato"]:
+            # one note at a time: each label ends by the next onset
+            assert all(x.end_s <= y.start_s + 1e-9 for x, y in zip(b, b[1:]))
+            changed |= a != b
+        else:
+            assert a == b
+    assert changed and any(m["mono_legato"] for m in slur.meta["instruments"])
