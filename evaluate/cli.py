@@ -127,7 +127,7 @@ def _setup_peers(args) -> int:
 
 
 def _transcription(args) -> int:
-    from septimbre.evaluate.transcription import evaluate_sets, format_table
+    from septimbre.evaluate.transcription import evaluate_sets, format_part_recall, format_table
 
     trios_dir = args.trios or default_trios_dir()
     sets = args.sets
@@ -146,6 +146,10 @@ def _transcription(args) -> int:
         synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit, ours_model=args.model,
     )
     print(format_table(results))
+    by_part = format_part_recall(results)
+    if by_part:
+        print("\nNote recall by instrument (reference notes of each instrument found in the merged transcription):")
+        print(by_part)
     if args.out:
         args.out.write_text(json.dumps({r.name: r.to_dict() for r in results}, indent=1))
         print(f"wrote {args.out}")

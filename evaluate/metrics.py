@@ -226,6 +226,36 @@ def match_notes(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANC
     )
 
 
+def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
+                   onset_tolerance_s: float = ONSET_TOLERANCE_S) -> dict[str, tuple[int, int]]:
+    """Note recall per instrument of a merged reference, from one matching of all notes.
+
+    Parameters
+    ----------
+    ref, est : notes
+        Merged reference and estimated notes (see :func:`as_note_array`).
+    parts : sequence of str
+        Instrument of each reference row (same order as ``ref``).
+
+    Returns
+    -------
+    dict
+        ``{part: (matched, total)}`` reference notes, in first-appearance order; the matched counts
+        add up to the merged recall's numerator.
+    """
+    ref_a = as_note_array(ref)
+    if len(parts) != len(ref_a):
+        raise ParameterError(f"{len(parts)} part labels for {len(ref_a)} reference notes")
+    hit = np.zeros(len(ref_a), bool)
+    for i, _ in match_notes(ref_a, est, onset_tolerance_s=onset_tolerance_s):
+        hit[i] = True
+    out: dict[str, tuple[int, int]] = {}
+    for label in dict.fromkeys(parts):
+        mask = np.array([p == label for p in parts], bool)
+        out[label] = (int(hit[mask].sum()), int(mask.sum()))
+    return out
+
+
 def note_prf(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> tuple[float, float, float]:
     """Note-level precision, recall, F1 (``mir_eval.transcription.precision_recall_f1_overlap``).
 

@@ -39,6 +39,8 @@ class Piece:
     name: str
     audio_path: Path
     reference: np.ndarray
+    #: Instrument of each reference row (TRIOS: the MIDI file's name); None where unknown.
+    parts: tuple[str, ...] | None = None
 
 
 def default_trios_dir() -> Path:
@@ -70,9 +72,12 @@ def trios_pieces(root: Path) -> list[Piece]:
         if not mids:
             logger.warning("%s: no pitched MIDI file, skipped", folder)
             continue
-        ref = np.concatenate([midi_notes(m) for m in mids])
-        ref = ref[np.lexsort((ref[:, 2], ref[:, 0]))]
-        pieces.append(Piece("trios", folder.name, folder / "mix.flac", ref))
+        per_file = [midi_notes(m) for m in mids]
+        ref = np.concatenate(per_file)
+        labels = np.concatenate([[m.stem] * len(n) for m, n in zip(mids, per_file)])
+        order = np.lexsort((ref[:, 2], ref[:, 0]))
+        pieces.append(Piece("trios", folder.name, folder / "mix.flac", ref[order],
+                            tuple(str(x) for x in labels[order])))
     if not pieces:
         raise MissingResourceError(f"no TRIOS piece (folder with mix.flac) in {root}")
     return pieces

@@ -38,6 +38,8 @@ class SetResult:
     per_piece: dict[str, dict[str, M.Scores]] = field(default_factory=dict)  # system -> piece -> Scores
     failures: dict[str, str] = field(default_factory=dict)  # system -> reason
     versions: dict[str, str] = field(default_factory=dict)
+    # system -> piece -> instrument -> (matched, total) reference notes; pieces with part labels only
+    part_recall: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
 
     def pooled(self, system: str) -> M.Scores:
         return M.pool(self.per_piece[system][p] for p in self.pieces)
@@ -53,6 +55,11 @@ class SetResult:
                 "pooled": self.pooled(system).to_dict(),
                 "mean": self.mean(system),
             }
+            if self.part_recall.get(system):
+                out["systems"][system]["recall_by_part"] = {
+                    piece: {part: {"matched": m, "total": t} for part, (m, t) in parts.items()}
+                    for piece, parts in self.part_recall[system].items()
+                }
         return out
 
 
@@ -85,6 +92,10 @@ def evaluate_set(
             piece.name: M.evaluate_notes(piece.reference, list(file.notes))
             for piece, file in zip(pieces, run.files)
         }
+        result.part_recall[system] = {
+            piece.name: M.recall_by_part(piece.reference, list(file.notes), piece.parts)
+            for piece, file in zip(pieces, run.files) if piece.parts is not None
+        }
     return result
 
 
@@ -116,6 +127,36 @@ def evaluate_sets(
             logger.info("%s: %d pieces", name, len(pieces))
             results.append(evaluate_set(name, pieces, systems, ours_model=ours_model))
     return results
+
+
+def format_part_recall(results: Sequence[SetResult]) -> str:
+    """Note recall per instrument (sets whose references name their instruments, i.e. TRIOS).
+
+    One row per (set, piece, instrument): the number of reference notes, then each system's recall
+    against the merged transcription (the same matching as the main table's note recall). Empty
+    when no set has instrument labels.
+    """
+    lines: list[str] = []
+    for res in results:
+        systems = [s for s in res.per_piece if res.part_recall.get(s)]
+        if not systems:
+            continue
+        header = ["set", "piece", "instrument", "notes"] + [f"R {s}" for s in systems]
+        rows = []
+        first = res.part_recall[systems[0]]
+        for piece in res.pieces:
+            for part, (_, total) in first.get(piece, {}).items():
+                cells = [res.name, piece, part, str(total)]
+                for system in systems:
+                    m, t = res.part_recall[system][piece][part]
+                    cells.append(_fmt(m / t if t else 0.0))
+                rows.append(cells)
+        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+        block = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+                 for r in [header] + rows]
+        block.insert(1, "-" * len(block[0]))
+        lines += block + [""]
+    return "\n".join(lines).rstrip()
 
 
 def _fmt(x: float) -> str:

@@ -18,7 +18,7 @@ from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_ben
 from septimbre.evaluate.cli import build_parser
 from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces
 from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
-from septimbre.evaluate.transcription import SetResult, format_table
+from septimbre.evaluate.transcription import SetResult, format_part_recall, format_table
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, SAMPLE_RATE
 
 sf = pytest.importorskip("soundfile")
@@ -59,6 +59,7 @@ def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
     (p,) = trios_pieces(tmp_path)
     assert p.name == "piece" and p.audio_path == piece / "mix.flac"
     np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76), (0.1, 0.3, 60), (0.1, 0.3, 64)], atol=1e-3)
+    assert p.parts == ("violin", "piano", "piano")  # each row's instrument, in the sorted order
 
 
 def test_synthetic_reader(tmp_path):
@@ -177,6 +178,20 @@ def test_transcription_table():
     assert mean_line.split()[5] == "0.750"  # note F1: mean of 0.5 and 1.0
     assert "FAILED: no weights" in text
     assert json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["pooled"]["n_matched"] == 3
+    assert format_part_recall([res]) == ""  # no instrument labels: no recall-by-instrument table
+
+
+def test_recall_by_instrument_table():
+    res = SetResult(name="trios", pieces=["a"])
+    ref, est = [(0.0, 1.0, 60), (0.0, 1.0, 64), (1.0, 2.0, 62)], [(0.0, 1.0, 60), (1.0, 2.0, 62)]
+    res.per_piece["sys"] = {"a": M.evaluate_notes(ref, est)}
+    res.part_recall["sys"] = {"a": M.recall_by_part(ref, est, ("piano", "horn", "piano"))}
+    lines = format_part_recall([res]).splitlines()
+    assert lines[0].split() == ["set", "piece", "instrument", "notes", "R", "sys"]
+    assert lines[2].split() == ["trios", "a", "piano", "2", "1.000"]
+    assert lines[3].split() == ["trios", "a", "horn", "1", "0.000"]
+    doc = json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["recall_by_part"]
+    assert doc == {"a": {"piano": {"matched": 2, "total": 2}, "horn": {"matched": 0, "total": 1}}}
 
 
 def test_argument_parsing():
@@ -219,7 +234,10 @@ def test_septimbre_path_end_to_end_with_the_test_double(tmp_path, capsys):
     assert rc == 0, capsys.readouterr()
     scores = json.loads(out.read_text())["trios"]["systems"]["septimbre"]["per_piece"]["tone"]
     assert scores["n_ref"] == 1 and scores["n_matched"] == 1  # the tone, onset within 50 ms
-    assert "septimbre" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "septimbre" in text and "Note recall by instrument" in text
+    parts = json.loads(out.read_text())["trios"]["systems"]["septimbre"]["recall_by_part"]
+    assert parts == {"tone": {"violin": {"matched": 1, "total": 1}}}
 
     rc = main(["benchmark", str(piece / "mix.flac"), "--threads", "1", "--peers", "", "--model", str(model)])
     text = capsys.readouterr().out

@@ -146,3 +146,15 @@ def test_leak_is_a_split_at_another_pitchs_onset():
     alone = M.evaluate_notes([(0.0, 2.0, 60)], [(0.0, 1.0, 60), (1.03, 1.4, 60)])
     assert (alone.n_split, alone.n_leak) == (1, 0)
     assert M.pool([s, alone]).n_leak == 1
+
+
+def test_recall_by_part_splits_one_matching_among_instruments():
+    ref = [(0.0, 1.0, 60), (0.0, 1.0, 67), (1.0, 2.0, 62), (1.0, 2.0, 55)]
+    est = [(0.01, 1.0, 60), (1.02, 2.0, 62), (1.0, 2.0, 55), (3.0, 4.0, 70)]
+    got = M.recall_by_part(ref, est, ["violin", "piano", "violin", "piano"])
+    assert got == {"violin": (2, 2), "piano": (1, 2)}
+    # The per-instrument counts add up to the merged recall.
+    assert sum(m for m, _ in got.values()) == M.evaluate_notes(ref, est).n_matched
+    assert M.recall_by_part(ref, [], ["a"] * 4) == {"a": (0, 4)}
+    with pytest.raises(ParameterError):
+        M.recall_by_part(ref, est, ["violin"])
