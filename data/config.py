@@ -60,6 +60,9 @@ DEFAULT_PERFORMANCE = {
     "expression": [90, 127],
     "mono_legato_prob": 0.0,
     "legato_join_s": [0.0, 0.08],
+    "pedal_prob": 0.0,
+    "pedal_change_prob": [0.3, 1.0],
+    "pedal_catch_s": [0.03, 0.15],
 }
 
 DEFAULT_ROOM = {

@@ -23,7 +23,7 @@ from septimbre.data.notes import (
     sanitize,
     transpose_notes,
 )
-from septimbre.data.performance import control_curves, humanize, mono_legato
+from septimbre.data.performance import control_curves, humanize, mono_legato, sustain_pedal
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
 from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
@@ -77,6 +77,8 @@ def _u(rng: np.random.Generator, bounds) -> float:
 BODY_STREAM = 1000
 #: Stream offset of the mono-legato draws (likewise: splits without legato render unchanged).
 LEGATO_STREAM = 2000
+#: Stream offset of the sustain-pedal draws (likewise).
+PEDAL_STREAM = 3000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -207,6 +209,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     # Body resonances draw from their own stream, so splits without them render as before.
     body_rng = example_rng(config, index, BODY_STREAM + 3 * attempt)
     legato_rng = example_rng(config, index, LEGATO_STREAM + 3 * attempt)
+    pedal_rng = example_rng(config, index, PEDAL_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -248,6 +251,11 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             slurred = mono_legato(played, join_gap_s=_u(legato_rng, perf["legato_join_s"]))
             if slurred is not None:
                 played, legato = slurred, True
+        pressed, pedal_events = played, []
+        if perf["pedal_prob"] > 0 and info.family == "piano" and pedal_rng.random() < perf["pedal_prob"]:
+            played, pedal_events = sustain_pedal(
+                pressed, pedal_rng, change_prob=_u(pedal_rng, perf["pedal_change_prob"]),
+                catch_s=_u(pedal_rng, perf["pedal_catch_s"]), duration_s=duration_s)
         vib_p = perf["vibrato_prob_sustained"] if info.sustained else perf["vibrato_prob_other"]
         swell_p = perf["swell_prob_sustained"] if info.sustained else perf["swell_prob_other"]
         vib = _u(rng, perf["vibrato_cents"]) if rng.random() < vib_p else 0.0
@@ -264,8 +272,10 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             swell_depth=swell,
             expression=expression,
         )
+        if pedal_events:
+            controls = sorted(controls + pedal_events, key=lambda e: e.time_s)
         audio = render_stem(
-            played, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls,
+            pressed, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls,
             legato=legato,
         )
         n_body = 0
@@ -296,6 +306,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "tilt_db_per_octave": round(tilt, 2),
                 "body_peaks": n_body,
                 "mono_legato": legato,
+                "pedal_changes": len(pedal_events) // 2,
                 "vibrato_cents": round(vib, 1),
                 "vibrato_hz": round(vib_hz, 2),
                 "wobble_cents": round(wobble, 1),

@@ -162,3 +162,68 @@ def mono_legato(notes: list[ScoreNote], *, join_gap_s: float) -> list[ScoreNote]
         out.append(replace(cur, end_s=end))
     out.extend(ordered[len(out):])
     return out
+
+
+#: Onsets closer than this (seconds) belong to one chord when the sustain pedal is changed.
+PEDAL_CHORD_S = 0.03
+
+
+def sustain_pedal(
+    notes: list[ScoreNote],
+    rng: np.random.Generator,
+    *,
+    change_prob: float,
+    catch_s: float,
+    duration_s: float,
+) -> tuple[list[ScoreNote], list[ControlEvent]]:
+    """Sustain pedal (CC64) for a piano stem, and the notes as they then sound.
+
+    The pedal is changed "legato" style: lifted exactly at a chord's onset and pressed again
+    ``catch_s`` later; each chord after the first is a change point with probability
+    ``change_prob`` (otherwise the harmony keeps ringing into it). A key released while the pedal is
+    down sounds until the pedal is lifted, so the returned notes (the labels) end there; a re-struck
+    key still ends the earlier note at the new onset (as FluidSynth releases it).
+
+    Parameters
+    ----------
+    notes : list of ScoreNote
+        Key presses and releases (what is sent to the synthesizer), seconds.
+    rng : numpy Generator
+    change_prob : float
+        Probability that a later chord changes the pedal.
+    catch_s : float
+        Delay from a change point's onset to pressing the pedal, seconds.
+    duration_s : float
+        Example length, seconds: sounding notes are clipped to it.
+
+    Returns
+    -------
+    (list of ScoreNote, list of ControlEvent)
+        Sounding notes sorted by (start, pitch), and the CC64 events sorted by time.
+    """
+    keys = sorted(notes, key=lambda n: (n.start_s, n.pitch))
+    if not keys:
+        return [], []
+    chords = [keys[0].start_s]
+    for n in keys[1:]:
+        if n.start_s - chords[-1] >= PEDAL_CHORD_S:
+            chords.append(n.start_s)
+    changes = [chords[0]] + [t for t in chords[1:] if rng.random() < change_prob]
+    last_release = max(n.end_s for n in keys)
+    ends = changes[1:] + [min(duration_s, last_release + float(rng.uniform(0.0, 0.5)))]
+    down = [(t + catch_s, u) for t, u in zip(changes, ends) if t + catch_s < u]
+    events: list[ControlEvent] = []
+    for d, u in down:
+        events += [ControlEvent(float(d), "cc", 64, 127), ControlEvent(float(u), "cc", 64, 0)]
+    sounding = []
+    for i, n in enumerate(keys):
+        end = n.end_s
+        for d, u in down:
+            if d <= n.end_s < u:
+                end = max(end, u)
+                break
+        nxt = next((m.start_s for m in keys[i + 1:] if m.pitch == n.pitch), None)
+        if nxt is not None:
+            end = min(end, nxt)
+        sounding.append(replace(n, end_s=min(end, duration_s)))
+    return sounding, events

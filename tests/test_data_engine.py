@@ -410,3 +410,60 @@ def test_mono_legato_changes_labels_only_on_legato_stems_and_draws_from_its_own_
         else:
             assert a == b
     assert changed and any(m["mono_legato"] for m in slur.meta["instruments"])
+
+
+# ---------------------------------------------------------------- sustain pedal
+
+
+def test_sustain_pedal_holds_released_keys_until_the_next_change():
+    from septimbre.data.performance import sustain_pedal
+
+    keys = [
+        ScoreNote(0.0, 0.05, 48, 80),  # released before the pedal goes down (0.1): not held
+        ScoreNote(0.0, 0.4, 60, 80),  # released under the pedal: sounds until the change at 0.5
+        ScoreNote(0.5, 0.7, 60, 80),  # re-struck key (and a change point): rings until the lift at 1.0
+        ScoreNote(1.0, 1.3, 64, 80),  # next change point: lift at 1.0, press at 1.1
+        ScoreNote(1.01, 1.2, 67, 80),  # same chord (within 30 ms)
+    ]
+    rng = np.random.default_rng(0)
+    sounding, events = sustain_pedal(keys, rng, change_prob=1.0, catch_s=0.1, duration_s=3.0)
+    assert [(n.start_s, n.pitch) for n in sounding] == [(n.start_s, n.pitch) for n in keys]
+    ends = [n.end_s for n in sounding]
+    assert ends[:4] == [0.05, 0.5, 1.0, ends[3]]
+    last_lift = events[-1].time_s
+    assert 1.3 <= last_lift <= 1.8 and ends[3] == ends[4] == last_lift
+    assert [(e.number, e.value) for e in events] == [(64, 127), (64, 0)] * 3
+    assert [e.time_s for e in events[:5]] == [0.1, 0.5, 0.6, 1.0, 1.1]
+    # Without changes the first press lasts to the end; the labels never end before the key release.
+    sounding, events = sustain_pedal(keys, rng, change_prob=0.0, catch_s=0.1, duration_s=3.0)
+    assert len(events) == 2 and all(s.end_s >= min(k.end_s, 0.5) for s, k in zip(sounding, keys))
+
+
+def test_pedal_keeps_a_released_piano_note_sounding():
+    from septimbre.data.performance import ControlEvent
+    from septimbre.data.render import render_stem
+
+    notes = [ScoreNote(0.2, 0.4, 60, 100)]
+    pedal = [ControlEvent(0.3, "cc", 64, 127), ControlEvent(1.5, "cc", 64, 0)]
+    n = int(2.0 * SAMPLE_RATE)
+    dry = render_stem(notes, soundfont=TIM, program=0, n_samples=n)
+    held = render_stem(notes, soundfont=TIM, program=0, n_samples=n, controls=pedal)
+    assert _fundamental_energy(held, 60, 1.0, 2048) > 10 * _fundamental_energy(dry, 60, 1.0, 2048)
+    assert _fundamental_energy(held, 60, 1.8, 2048) < 0.3 * _fundamental_energy(held, 60, 1.0, 2048)
+
+
+def test_pedal_extends_piano_labels_only_and_draws_from_its_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [0, 71]}}, n_instruments_weights=[0, 1])
+    plain = make_example(tiny_config(**base), 5)
+    pedal = make_example(tiny_config(**base, performance={"pedal_prob": 1.0}), 5)
+    assert [m["program"] for m in plain.meta["instruments"]] == [m["program"] for m in pedal.meta["instruments"]]
+    assert 0 in [m["program"] for m in pedal.meta["instruments"]]
+    for m, a, b in zip(pedal.meta["instruments"], plain.notes, pedal.notes):
+        assert [(n.start_s, n.pitch) for n in a] == [(n.start_s, n.pitch) for n in b]
+        if m["program"] == 0:
+            assert m["pedal_changes"] >= 1
+            assert all(y.end_s >= x.end_s - 1e-9 for x, y in zip(a, b)) and a != b
+        else:
+            assert m["pedal_changes"] == 0 and a == b
