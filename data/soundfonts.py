@@ -36,9 +36,12 @@ SOUNDFONTS: dict[str, SoundfontSpec] = {
     for s in (
         SoundfontSpec("TimGM6mb", ("TimGM6mb.sf2",), "timgm6mb-soundfont"),
         SoundfontSpec("sf_GMbank", ("sf_GMbank.sf2",), "csound-soundfont"),
+        # The Lite file first: the packages musescore-general-soundfont(-lossless) repoint the
+        # MuseScore_General.sf3 alternative to their larger sample set, which must not silently
+        # change what the splits render (they were built from the Lite file).
         SoundfontSpec(
             "MuseScore_General",
-            ("MuseScore_General.sf3", "MuseScore_General_Lite.sf3", "MuseScore_General.sf2"),
+            ("MuseScore_General_Lite.sf3", "MuseScore_General.sf3", "MuseScore_General.sf2"),
             "musescore-general-soundfont-small",
         ),
         SoundfontSpec("FluidR3_GM", ("FluidR3_GM.sf2",), "fluid-soundfont-gm"),

@@ -162,6 +162,15 @@ def test_missing_soundfont_error_names_the_debian_package(tmp_path):
     assert SOUNDFONTS["TimGM6mb"].debian_package == "timgm6mb-soundfont"
 
 
+def test_musescore_key_prefers_the_lite_file_the_splits_were_built_from(tmp_path):
+    # With the HQ package installed, MuseScore_General.sf3 names a different sample set.
+    for name in ("MuseScore_General.sf3", "MuseScore_General_Lite.sf3"):
+        (tmp_path / name).write_bytes(b"sf3")
+    assert find_soundfont("MuseScore_General", search_dirs=[tmp_path]).name == "MuseScore_General_Lite.sf3"
+    (tmp_path / "MuseScore_General_Lite.sf3").unlink()
+    assert find_soundfont("MuseScore_General", search_dirs=[tmp_path]).name == "MuseScore_General.sf3"
+
+
 def test_config_with_unknown_soundfont_or_unusable_program_is_rejected():
     from septimbre.utils.errors import ParameterError
 
