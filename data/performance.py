@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from septimbre.data.notes import ScoreNote
+from septimbre.data.notes import ScoreNote, sanitize
 
 #: Pitch-bend range set explicitly on every channel (RPN 0), semitones.
 BEND_RANGE_SEMITONES = 2
@@ -215,15 +215,8 @@ def sustain_pedal(
     events: list[ControlEvent] = []
     for d, u in down:
         events += [ControlEvent(float(d), "cc", 64, 127), ControlEvent(float(u), "cc", 64, 0)]
-    sounding = []
-    for i, n in enumerate(keys):
-        end = n.end_s
-        for d, u in down:
-            if d <= n.end_s < u:
-                end = max(end, u)
-                break
-        nxt = next((m.start_s for m in keys[i + 1:] if m.pitch == n.pitch), None)
-        if nxt is not None:
-            end = min(end, nxt)
-        sounding.append(replace(n, end_s=min(end, duration_s)))
-    return sounding, events
+    # A key released under the pedal sounds until the lift; sanitize then ends a note at a re-strike
+    # of its key and clips to the example, as for any other stem.
+    held = [replace(n, end_s=next((u for d, u in down if d <= n.end_s < u), n.end_s)) for n in keys]
+    pitches = [n.pitch for n in keys]
+    return sanitize(held, low=min(pitches), high=max(pitches), duration_s=duration_s), events
