@@ -249,11 +249,9 @@ def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
     hit = np.zeros(len(ref_a), bool)
     for i, _ in match_notes(ref_a, est, onset_tolerance_s=onset_tolerance_s):
         hit[i] = True
-    out: dict[str, tuple[int, int]] = {}
-    for label in dict.fromkeys(parts):
-        mask = np.array([p == label for p in parts], bool)
-        out[label] = (int(hit[mask].sum()), int(mask.sum()))
-    return out
+    labels = np.asarray(parts, dtype=object)
+    masks = {label: labels == label for label in dict.fromkeys(parts)}
+    return {label: (int(hit[m].sum()), int(m.sum())) for label, m in masks.items()}
 
 
 def note_prf(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> tuple[float, float, float]:
