@@ -42,10 +42,13 @@ from septimbre.utils.constants import BINS_PER_OCTAVE, BINS_PER_SEMITONE, N_OCTA
 from septimbre.utils.errors import ParameterError
 from torch import nn
 
-__all__ = ["MAX_PARAMETERS", "BasicAMT", "BasicAMTConfig", "n_parameters"]
+__all__ = ["GROWABLE_WIDTHS", "MAX_PARAMETERS", "BasicAMT", "BasicAMTConfig", "n_parameters", "widen_from"]
 
 #: Trainable parameter budget of the shipped architecture.
 MAX_PARAMETERS: int = 20_000
+
+#: Channel widths :func:`widen_from` may grow (every other architecture field must match).
+GROWABLE_WIDTHS: tuple[str, ...] = ("early_channels", "context_channels", "neck_channels", "onset_channels")
 
 
 class BasicAMT(nn.Module):
@@ -203,6 +206,47 @@ def quiet_residual_branch(branch: nn.Sequential, gain: float = 1e-2) -> None:
     with torch.no_grad():
         bn.weight.fill_(gain)
         bn.bias.zero_()
+
+
+def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
+    """Copy the weights of a narrower ``source`` into ``model`` so that both compute the same thing.
+
+    ``model`` may have more channels in any of :data:`GROWABLE_WIDTHS` (and more time blocks, whose
+    parameters are left to the caller). Every copied tensor lands in the leading slice of its wider
+    counterpart; a new output channel keeps its fresh initialisation, and every conv gets zero
+    weights on its new input channels, so new channels cannot change the old outputs until training
+    moves those weights (their gradient is not zero, since the new channels are). The one
+    concatenation, ``onset_hidden``'s ``[neck features (neck_channels), frame probability (1)]``,
+    keeps the frame channel last. In eval mode ``model(x)`` then equals ``source(x)``.
+
+    Returns the names of ``model``'s tensors that ``source`` does not have (new time blocks).
+    Raises :class:`ParameterError` when a source tensor is larger than its counterpart or missing.
+    """
+    src = source.state_dict()
+    dst = model.state_dict()
+    extra = sorted(set(src) - set(dst))
+    if extra:
+        raise ParameterError(f"the source has tensors the target lacks: {extra}")
+    cn_old, cn_new = source.config.neck_channels, model.config.neck_channels
+    with torch.no_grad():
+        for name, t in dst.items():
+            if name not in src:
+                continue
+            s = src[name]
+            if s.dim() != t.dim() or any(a > b for a, b in zip(s.shape, t.shape)):
+                raise ParameterError(f"{name}: source {tuple(s.shape)} does not fit in {tuple(t.shape)}")
+            if s.shape == t.shape and not (name == "onset_hidden.0.weight" and cn_old != cn_new):
+                t.copy_(s)
+                continue
+            if t.dim() == 4:  # conv weight (out, in, kf, kt): new inputs are ignored at first
+                t[:, s.shape[1]:] = 0
+                if name == "onset_hidden.0.weight":
+                    t[:, cn_old:] = 0
+                    t[:s.shape[0], :cn_old] = s[:, :cn_old]
+                    t[:s.shape[0], cn_new:] = s[:, cn_old:]
+                    continue
+            t[tuple(slice(0, n) for n in s.shape)] = s
+    return sorted(set(dst) - set(src))
 
 
 def n_parameters(model: nn.Module) -> int:

@@ -434,30 +434,37 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     """Copy the weights of the saved model at ``stem`` into ``model``.
 
     The architectures must match, except that ``model`` may have more time-context blocks
-    (``time_blocks``): those start quiet (:func:`~septimbre.basicamt.network.quiet_residual_branch`),
-    so training begins from the saved model's behaviour.
+    (``time_blocks``), which start quiet (:func:`~septimbre.basicamt.network.quiet_residual_branch`),
+    and wider channels (:data:`~septimbre.basicamt.network.GROWABLE_WIDTHS`), whose new channels
+    start ignored (:func:`~septimbre.basicamt.network.widen_from`): training begins from the saved
+    model's behaviour.
     """
     import dataclasses
 
-    from septimbre.basicamt.network import quiet_residual_branch
+    from septimbre.basicamt.network import GROWABLE_WIDTHS, quiet_residual_branch, widen_from
     from septimbre.model.io import load_model
 
     source, _ = load_model(stem)
     src_dil, dst_dil = source.config.block_time_dilations(), model.config.block_time_dilations()
     grown = source.config.time_blocks < model.config.time_blocks
-    plain = dict(time_blocks=0, time_dilation=1, time_dilations=())  # compared below, block by block
+    plain = dict(time_blocks=0, time_dilation=1, time_dilations=(),  # compared below, block by block
+                 **{k: 0 for k in GROWABLE_WIDTHS})
     same = dataclasses.replace(source.config, **plain) == dataclasses.replace(model.config, **plain)
-    if not same or len(src_dil) > len(dst_dil) or dst_dil[:len(src_dil)] != src_dil:
+    narrower = any(getattr(model.config, k) < getattr(source.config, k) for k in GROWABLE_WIDTHS)
+    if not same or narrower or len(src_dil) > len(dst_dil) or dst_dil[:len(src_dil)] != src_dil:
         raise ParameterError(f"--init {stem}: its architecture differs from the config's model "
                              f"({source.config} vs {model.config})")
-    missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
+    missing = widen_from(model, source)
     new = range(source.config.time_blocks, model.config.time_blocks)
     allowed = tuple(f"time_context.{i}." for i in new)
-    if unexpected or any(not k.startswith(allowed) for k in missing):
-        raise ParameterError(f"--init {stem}: weights do not fit (missing {missing}, unexpected {unexpected})")
+    if any(not k.startswith(allowed) for k in missing):
+        raise ParameterError(f"--init {stem}: weights do not fit (missing {missing})")
     for i in new:
         quiet_residual_branch(model.time_context[i])
-    logger.info("initialised from %s%s", stem, f" (+{len(new)} quiet time blocks)" if grown else "")
+    widened = [f"{k} {getattr(source.config, k)}->{getattr(model.config, k)}" for k in GROWABLE_WIDTHS
+               if getattr(model.config, k) != getattr(source.config, k)]
+    logger.info("initialised from %s%s%s", stem, f" (+{len(new)} quiet time blocks)" if grown else "",
+                f" (widened: {', '.join(widened)})" if widened else "")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,7 +150,7 @@ def test_init_from_a_saved_model_starts_from_its_weights(trained, tmp_path):
     fresh, _ = load_model(tmp_path / "fresh" / "basicamt")
     assert not torch.equal(fresh.early[0].weight, source.early[0].weight)
     with pytest.raises(ParameterError, match="architecture differs"):
-        train(tiny_config(model={**TINY, "onset_channels": 5}), ToneDataset(8, clip_seconds=0.5, seed=4), None,
+        train(tiny_config(model={**TINY, "early_kernel": [3, 3]}), ToneDataset(8, clip_seconds=0.5, seed=4), None,
               tmp_path / "bad", progress=False, init_from=result.out_dir / "basicamt")
 
 
@@ -176,8 +176,64 @@ def test_init_may_grow_time_blocks_which_start_quiet(trained):
         grown.time_context[0][-1][1].weight.fill_(1.0)
         assert float((grown(x)[1] - f0).abs().max()) > 0.05  # the check above can fail
     with pytest.raises(ParameterError, match="architecture differs"):
-        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 1, "onset_channels": 5})),
+        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 1, "onset_channels": 3})),
                               stem)
+
+
+def test_init_may_widen_channels_and_starts_computing_the_same(trained):
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+    from septimbre.basicamt.train import _load_initial_weights
+    from septimbre.utils.errors import ParameterError
+
+    _, _, _, result = trained
+    stem = result.out_dir / "basicamt"
+    source, _ = load_model(stem)
+    widths = {"early_channels": 6, "context_channels": 10, "neck_channels": 7, "onset_channels": 6}
+    wide = BasicAMT(BasicAMTConfig.from_dict({**TINY, **widths, "time_blocks": 1}))
+    _load_initial_weights(wide, stem)
+    assert wide.n_parameters() > source.n_parameters()
+    # old weights in the leading slices; the frame probability stays the last input of onset_hidden
+    torch.testing.assert_close(wide.early[0].weight[:4], source.early[0].weight, rtol=0, atol=0)
+    src_w, new_w = source.onset_hidden[0].weight, wide.onset_hidden[0].weight
+    torch.testing.assert_close(new_w[:4, -1], src_w[:, -1], rtol=0, atol=0)
+    assert float(new_w[:, 4:7].abs().max()) == 0.0  # the new neck channels are ignored at first
+    source.eval(), wide.eval()
+    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        (o0, f0), (o1, f1) = source(x), wide(x)
+    assert float((f1 - f0).abs().max()) < 0.02 and float((o1 - o0).abs().max()) < 0.02  # quiet time block
+    # the new channels learn: their (zero) outgoing weights get a gradient in training mode
+    wide.train()
+    onset, frame = wide.logits(x)
+    (onset.mean() + frame.mean()).backward()
+    assert float(wide.neck[0].weight.grad[:, 4:].abs().max()) > 0
+    with torch.no_grad():  # once those weights move, the output does (the check above can fail)
+        wide.eval()
+        wide.frame_head.weight[:, 4:] = 1.0
+        assert float((wide(x)[1] - f0).abs().max()) > 0.02
+    with pytest.raises(ParameterError, match="architecture differs"):  # narrower than saved
+        _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "neck_channels": 3})), stem)
+
+
+def test_widen_from_is_exact_without_new_blocks():
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig, widen_from
+    from septimbre.utils.errors import ParameterError
+
+    torch.manual_seed(0)
+    narrow = BasicAMT(BasicAMTConfig.from_dict({**TINY, "time_blocks": 1})).eval()
+    wide = BasicAMT(BasicAMTConfig.from_dict({"early_channels": 8, "neck_channels": 6, "onset_channels": 5,
+                                              "time_blocks": 1})).eval()
+    with torch.no_grad():  # give the BatchNorms non-trivial statistics, as after training
+        for m in narrow.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0), m.bias.uniform_(-0.2, 0.2)
+    assert widen_from(wide, narrow) == []
+    x = 0.1 * torch.randn(1, 11025, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        for a, b in zip(narrow(x), wide(x)):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ParameterError, match="does not fit"):
+        widen_from(narrow, wide)
 
 
 def test_init_may_grow_a_block_with_its_own_dilation_but_keeps_the_old_ones(trained, tmp_path):
