@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from septimbre.evaluate.systems import OURS, SystemFailed, SystemRun, run_system
+from septimbre.evaluate.table import align_columns
 from septimbre.utils.errors import ParameterError
 
 logger = logging.getLogger(__name__)
@@ -142,24 +143,11 @@ def format_bench_table(rows: Sequence[BenchRow], sizes: Sequence[dict[str, Any]]
         else:
             body.append([r.system, str(r.threads), f"{r.audio_s:.1f}", f"{r.seconds:.2f}", f"{r.rtf:.4f}", f"{r.cpu_rtf:.4f}",
                          f"{r.maxrss_bytes / 2**20:.0f}", f"{r.load_s:.2f}"])
-    lines = [_align([header] + body)]
+    lines = [align_columns([header] + body)]
     if sizes:
         size_rows = [["model", "ONNX bytes", "parameters"]] + [
             [s["model"], str(s["onnx_bytes"]), "?" if s["parameters"] is None else str(s["parameters"])]
             for s in sizes
         ]
-        lines.append(_align(size_rows))
+        lines.append(align_columns(size_rows))
     return "\n\n".join(lines)
-
-
-def _align(rows: list[list[str]]) -> str:
-    full = [r for r in rows if not (len(r) == 3 and r[2].startswith("FAILED"))]
-    widths = [max(len(r[i]) for r in full) for i in range(len(rows[0]))]
-    out = []
-    for r in rows:
-        if len(r) == 3 and r[2].startswith("FAILED"):
-            out.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2]]))
-        else:
-            out.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
-    out.insert(1, "-" * len(out[0]))
-    return "\n".join(out)

@@ -17,6 +17,7 @@ from pathlib import Path
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.references import Piece, synthetic_pieces, trios_pieces
 from septimbre.evaluate.systems import OURS, SystemFailed, run_system
+from septimbre.evaluate.table import align_columns
 from septimbre.utils.errors import ParameterError
 
 logger = logging.getLogger(__name__)
@@ -151,11 +152,7 @@ def format_part_recall(results: Sequence[SetResult]) -> str:
                     m, t = res.part_recall[system][piece][part]
                     cells.append(_fmt(m / t if t else 0.0))
                 rows.append(cells)
-        widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-        block = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-                 for r in [header] + rows]
-        block.insert(1, "-" * len(block[0]))
-        lines += block + [""]
+        lines += [align_columns([header] + rows, left=3), ""]
     return "\n".join(lines).rstrip()
 
 
@@ -183,13 +180,4 @@ def format_table(results: Sequence[SetResult], *, per_piece_sets: Sequence[str] 
             rows.append([res.name, "mean", system] + [_fmt(mean[a]) for _, a in COLUMNS])
         for system, reason in res.failures.items():
             rows.append([res.name, "-", system, f"FAILED: {reason}"])
-    widths = [max(len(r[i]) for r in [header] + rows if i < len(r)) for i in range(3)]
-    widths += [max(len(h), 5) for h, _ in COLUMNS]
-    lines = []
-    for r in [header] + rows:
-        cells = [c.ljust(widths[i]) if i < 3 else c.rjust(widths[i]) for i, c in enumerate(r[: len(widths)])]
-        if len(r) == 4 and r[3].startswith("FAILED"):
-            cells = [c.ljust(widths[i]) for i, c in enumerate(r[:3])] + [r[3]]
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return align_columns([header] + rows, left=3)

@@ -165,6 +165,19 @@ def test_bench_table_and_sizes(tmp_path):
     assert _find_param_count({"a": {"parameter_count": 7}}) == 7 and _find_param_count({"x": 1}) is None
 
 
+def test_align_columns_pads_left_and_right_and_keeps_notes_unpadded():
+    from septimbre.evaluate.table import align_columns
+
+    text = align_columns([["name", "n", "x", "y"], ["a", "10", "0.5", "7"], ["a-long-name", "2", "FAILED: gone"]], left=1)
+    lines = text.splitlines()
+    assert lines[0] == "name          n    x  y"
+    assert lines[1] == "-" * len(lines[0])
+    assert lines[2] == "a            10  0.5  7"  # numbers right-aligned under their headers
+    # a note row aligns its leading cells (and widens their columns), then its note follows as is
+    assert lines[3] == "a-long-name   2  FAILED: gone"
+    assert align_columns([]) == ""
+
+
 def test_transcription_table():
     ref, est = [(0.0, 1.0, 60), (1.0, 2.0, 62)], [(0.0, 1.0, 60), (1.0, 2.0, 74)]
     res = SetResult(name="trios", pieces=["a", "b"])
