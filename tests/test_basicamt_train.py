@@ -194,7 +194,7 @@ def test_init_may_widen_channels_and_starts_computing_the_same(trained):
     assert wide.n_parameters() > source.n_parameters()
     # old weights in the leading slices; the frame probability stays the last input of onset_hidden
     torch.testing.assert_close(wide.early[0].weight[:4], source.early[0].weight, rtol=0, atol=0)
-    src_w, new_w = source.onset_hidden[0].weight, wide.onset_hidden[0].weight
+    src_w, new_w = source.onset_hidden[0].weight.detach(), wide.onset_hidden[0].weight.detach()
     torch.testing.assert_close(new_w[:4, -1], src_w[:, -1], rtol=0, atol=0)
     assert float(new_w[:, 4:7].abs().max()) == 0.0  # the new neck channels are ignored at first
     source.eval(), wide.eval()
