@@ -227,7 +227,7 @@ def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
     extra = sorted(set(src) - set(dst))
     if extra:
         raise ParameterError(f"the source has tensors the target lacks: {extra}")
-    cn_old, cn_new = source.config.neck_channels, model.config.neck_channels
+    cn_old = source.config.neck_channels
     with torch.no_grad():
         for name, t in dst.items():
             if name not in src:
@@ -235,17 +235,16 @@ def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
             s = src[name]
             if s.dim() != t.dim() or any(a > b for a, b in zip(s.shape, t.shape)):
                 raise ParameterError(f"{name}: source {tuple(s.shape)} does not fit in {tuple(t.shape)}")
-            if s.shape == t.shape and not (name == "onset_hidden.0.weight" and cn_old != cn_new):
+            if s.shape == t.shape:
                 t.copy_(s)
-                continue
-            if t.dim() == 4:  # conv weight (out, in, kf, kt): new inputs are ignored at first
-                t[:, s.shape[1]:] = 0
-                if name == "onset_hidden.0.weight":
-                    t[:, cn_old:] = 0
-                    t[:s.shape[0], :cn_old] = s[:, :cn_old]
-                    t[:s.shape[0], cn_new:] = s[:, cn_old:]
-                    continue
-            t[tuple(slice(0, n) for n in s.shape)] = s
+            elif name == "onset_hidden.0.weight":  # inputs [neck features, frame probability]
+                t[:, cn_old:-1] = 0  # the new neck channels are ignored at first
+                t[:s.shape[0], :cn_old] = s[:, :cn_old]
+                t[:s.shape[0], -1] = s[:, -1]  # the frame probability stays the last input
+            else:
+                if t.dim() == 4:  # conv weight (out, in, kf, kt): new inputs are ignored at first
+                    t[:, s.shape[1]:] = 0
+                t[tuple(slice(0, n) for n in s.shape)] = s
     return sorted(set(dst) - set(src))
 
 
