@@ -87,6 +87,9 @@ class TrainConfig:
         Multiplier of the onset loss's negatives at held pitches while another note starts
         (:func:`septimbre.model.losses.leak_mask`), the place of most same-pitch false onsets on real
         recordings; in the objective only. 1 (off) in the research design.
+    positive_loss_weight : float
+        Multiplier of the positive terms of both focal losses, in the objective only (a larger
+        share of the focal alpha for notes: recall-leaning training). 1 in the research design.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -114,6 +117,7 @@ class TrainConfig:
     val_max_clips: int = 48
     onset_loss_weight: float = 1.0
     leak_loss_weight: float = 1.0
+    positive_loss_weight: float = 1.0
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -123,6 +127,8 @@ class TrainConfig:
             raise ParameterError(f"onset_loss_weight must be > 0, got {self.onset_loss_weight}")
         if not self.leak_loss_weight > 0:
             raise ParameterError(f"leak_loss_weight must be > 0, got {self.leak_loss_weight}")
+        if not self.positive_loss_weight > 0:
+            raise ParameterError(f"positive_loss_weight must be > 0, got {self.positive_loss_weight}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -372,7 +378,8 @@ def train(
                         onset_logits, frame_logits = model.logits(batch["audio"])
                     loss = transcription_loss(onset_logits, frame_logits, batch["onset"], batch["frame"],
                                               onset_weight=cfg.onset_loss_weight,
-                                              leak_weight=cfg.leak_loss_weight)
+                                              leak_weight=cfg.leak_loss_weight,
+                                              positive_weight=cfg.positive_loss_weight)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

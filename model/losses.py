@@ -80,17 +80,24 @@ def transcription_loss(
     *,
     onset_weight: float = 1.0,
     leak_weight: float = 1.0,
+    positive_weight: float = 1.0,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
     ``onset_weight`` scales the onset term of ``total`` only; ``leak_weight`` multiplies the onset
-    term's negatives at :func:`leak_mask` positions in ``total`` only. ``frame`` and ``onset`` are
-    reported plain (unweighted), so runs with different weights compare.
+    term's negatives at :func:`leak_mask` positions in ``total`` only; ``positive_weight`` multiplies
+    the positive terms of both losses in ``total`` only (raising the focal alpha's share of
+    positives: ``alpha * w / (alpha * w + 1 - alpha)``). ``frame`` and ``onset`` are reported plain
+    (unweighted), so runs with different weights compare.
     """
-    frame = focal_loss_with_logits(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
+    f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
     pos, neg = _focal_terms(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
+    frame = (f_pos + f_neg).mean()
     onset = (pos + neg).mean()
-    objective_onset = onset
+    objective_frame, objective_onset = frame, onset
+    if positive_weight != 1.0:  # positives count positive_weight times in all
+        objective_frame = frame + (positive_weight - 1.0) * f_pos.mean()
+        objective_onset = onset + (positive_weight - 1.0) * pos.mean()
     if leak_weight != 1.0:  # the negatives at leak positions count leak_weight times in all
-        objective_onset = onset + (leak_weight - 1.0) * (neg * leak_mask(onset_target, frame_target)).mean()
-    return TranscriptionLoss(total=frame + onset_weight * objective_onset, frame=frame, onset=onset)
+        objective_onset = objective_onset + (leak_weight - 1.0) * (neg * leak_mask(onset_target, frame_target)).mean()
+    return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

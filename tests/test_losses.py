@@ -109,3 +109,30 @@ def test_train_config_rejects_a_non_positive_leak_weight():
     assert TrainConfig.from_dict({"leak_loss_weight": 10.0}).leak_loss_weight == 10.0
     with pytest.raises(ParameterError, match="leak_loss_weight"):
         TrainConfig.from_dict({"leak_loss_weight": -1.0})
+
+
+def test_positive_weight_scales_only_the_positive_terms_of_the_objective():
+    on_t, fr_t = _held_note_and_a_new_one()
+    torch.manual_seed(3)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    heavy = transcription_loss(on, fr, on_t, fr_t, positive_weight=3.0)
+    assert float(heavy.onset) == float(plain.onset) and float(heavy.frame) == float(plain.frame)
+    # the objective grows by 2x the positive terms of both losses (alpha 0.2 frame, 0.06 onset)
+    pos_f = -0.2 * fr_t * torch.sigmoid(-fr) * torch.nn.functional.logsigmoid(fr)
+    pos_o = -0.06 * on_t * torch.sigmoid(-on) * torch.nn.functional.logsigmoid(on)
+    expected = float(plain.total) + 2.0 * (float(pos_f.mean()) + float(pos_o.mean()))
+    assert float(heavy.total) == pytest.approx(expected, rel=1e-5)
+    # no positives anywhere: the weight changes nothing
+    zeros = torch.zeros_like(on_t)
+    assert float(transcription_loss(on, fr, zeros, zeros, positive_weight=3.0).total) == pytest.approx(
+        float(transcription_loss(on, fr, zeros, zeros).total), rel=1e-6)
+
+
+def test_train_config_rejects_a_non_positive_positive_weight():
+    from septimbre.basicamt.train import TrainConfig
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig.from_dict({"positive_loss_weight": 2.0}).positive_loss_weight == 2.0
+    with pytest.raises(ParameterError, match="positive_loss_weight"):
+        TrainConfig.from_dict({"positive_loss_weight": 0.0})
