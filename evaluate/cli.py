@@ -127,7 +127,7 @@ def _setup_peers(args) -> int:
 
 
 def _transcription(args) -> int:
-    from septimbre.evaluate.transcription import evaluate_sets, format_part_recall, format_table
+    from septimbre.evaluate.transcription import evaluate_sets, format_part_recall, format_polyphony, format_table
 
     trios_dir = args.trios or default_trios_dir()
     sets = args.sets
@@ -150,6 +150,10 @@ def _transcription(args) -> int:
     if by_part:
         print("\nNote recall by instrument (reference notes of each instrument found in the merged transcription):")
         print(by_part)
+    by_count = format_polyphony(results)
+    if by_count:
+        print("\nNote precision / recall by number of instruments in the mix (pooled):")
+        print(by_count)
     if args.out:
         args.out.write_text(json.dumps({r.name: r.to_dict() for r in results}, indent=1))
         print(f"wrote {args.out}")

@@ -41,6 +41,8 @@ class Piece:
     reference: np.ndarray
     #: Instrument of each reference row (TRIOS: the MIDI file's name); None where unknown.
     parts: tuple[str, ...] | None = None
+    #: Number of pitched instruments in the mix (TRIOS: its pitched MIDI files); None where unknown.
+    n_instruments: int | None = None
 
 
 def default_trios_dir() -> Path:
@@ -77,7 +79,7 @@ def trios_pieces(root: Path) -> list[Piece]:
         labels = np.concatenate([[m.stem] * len(n) for m, n in zip(mids, per_file)])
         order = np.lexsort((ref[:, 2], ref[:, 0]))
         pieces.append(Piece("trios", folder.name, folder / "mix.flac", ref[order],
-                            tuple(str(x) for x in labels[order])))
+                            tuple(str(x) for x in labels[order]), n_instruments=len(mids)))
     if not pieces:
         raise MissingResourceError(f"no TRIOS piece (folder with mix.flac) in {root}")
     return pieces
@@ -143,7 +145,8 @@ def synthetic_pieces(root: Path, set_name: str, tmp_dir: Path, *, limit: int | N
     for path in synthetic_examples(root)[:limit]:
         with np.load(path) as z:
             mix = z["mix"].astype(np.float32)
-            ref = roll_to_notes(z["rolls"])
+            rolls = z["rolls"]
+            ref = roll_to_notes(rolls)
         wav = Path(tmp_dir) / f"{set_name}-{path.stem}.wav"
         soundfile.write(wav, mix, SAMPLE_RATE, subtype="FLOAT")
-        yield Piece(set_name, path.stem, wav, ref)
+        yield Piece(set_name, path.stem, wav, ref, n_instruments=int(rolls.shape[0]) if rolls.ndim == 3 else 1)

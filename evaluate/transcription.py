@@ -41,6 +41,8 @@ class SetResult:
     versions: dict[str, str] = field(default_factory=dict)
     # system -> piece -> instrument -> (matched, total) reference notes; pieces with part labels only
     part_recall: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
+    # piece -> number of instruments in its mix; pieces where it is known only
+    n_instruments: dict[str, int] = field(default_factory=dict)
 
     def pooled(self, system: str) -> M.Scores:
         return M.pool(self.per_piece[system][p] for p in self.pieces)
@@ -50,6 +52,8 @@ class SetResult:
 
     def to_dict(self) -> dict:
         out: dict = {"pieces": self.pieces, "failures": self.failures, "versions": self.versions, "systems": {}}
+        if self.n_instruments:
+            out["n_instruments"] = dict(self.n_instruments)
         for system, scores in self.per_piece.items():
             out["systems"][system] = {
                 "per_piece": {p: s.to_dict() for p, s in scores.items()},
@@ -75,7 +79,8 @@ def evaluate_set(
     """
     if not pieces:
         raise ParameterError(f"set {name!r} has no piece")
-    result = SetResult(name=name, pieces=[p.name for p in pieces])
+    result = SetResult(name=name, pieces=[p.name for p in pieces],
+                       n_instruments={p.name: p.n_instruments for p in pieces if p.n_instruments is not None})
     paths = [str(p.audio_path) for p in pieces]
     for system in systems:
         extra: list[str] = []
@@ -153,6 +158,36 @@ def format_part_recall(results: Sequence[SetResult]) -> str:
                     cells.append(_fmt(m / t if t else 0.0))
                 rows.append(cells)
         lines += [align_columns([header] + rows, left=3), ""]
+    return "\n".join(lines).rstrip()
+
+
+def format_polyphony(results: Sequence[SetResult]) -> str:
+    """Pooled note precision / recall by the number of instruments in the mix.
+
+    One row per (set, instrument count): the pieces and reference notes with that many instruments,
+    then each system's pooled note precision and recall over them. Recall falling with polyphony
+    shows notes lost to the other instruments (references are not merged across instruments, so a
+    unison of two instruments counts twice and caps recall). Empty when no set knows its counts.
+    """
+    lines: list[str] = []
+    for res in results:
+        systems = [s for s in res.per_piece if s not in res.failures]
+        counts = sorted(set(res.n_instruments.values()))
+        if not systems or not counts:
+            continue
+        header = ["set", "instruments", "pieces", "notes"]
+        for system in systems:
+            header += [f"P {system}", f"R {system}"]
+        rows = []
+        for n in counts:
+            names = [p for p in res.pieces if res.n_instruments.get(p) == n]
+            first = M.pool(res.per_piece[systems[0]][p] for p in names)
+            cells = [res.name, str(n), str(len(names)), str(first.n_ref)]
+            for system in systems:
+                pooled = M.pool(res.per_piece[system][p] for p in names)
+                cells += [_fmt(pooled.note_precision), _fmt(pooled.note_recall)]
+            rows.append(cells)
+        lines += [align_columns([header] + rows, left=1), ""]
     return "\n".join(lines).rstrip()
 
 

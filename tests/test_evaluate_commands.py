@@ -18,7 +18,7 @@ from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_ben
 from septimbre.evaluate.cli import build_parser
 from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces
 from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
-from septimbre.evaluate.transcription import SetResult, format_part_recall, format_table
+from septimbre.evaluate.transcription import SetResult, format_part_recall, format_polyphony, format_table
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, SAMPLE_RATE
 
 sf = pytest.importorskip("soundfile")
@@ -60,11 +60,12 @@ def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
     assert p.name == "piece" and p.audio_path == piece / "mix.flac"
     np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76), (0.1, 0.3, 60), (0.1, 0.3, 64)], atol=1e-3)
     assert p.parts == ("violin", "piano", "piano")  # each row's instrument, in the sorted order
+    assert p.n_instruments == 2  # the drum file is not an instrument of the mix
 
 
 def test_synthetic_reader(tmp_path):
     (tmp_path / "examples").mkdir()
-    rolls = np.zeros((1, N_PITCHES, 5), np.uint8)
+    rolls = np.zeros((3, N_PITCHES, 5), np.uint8)
     rolls[0, 33, 1:3] = [2, 1]  # A3... row 33 is MIDI 57
     mix = np.zeros(5 * 256, np.float16)
     np.savez(tmp_path / "examples" / "000000.npz", mix=mix, rolls=rolls)
@@ -72,6 +73,7 @@ def test_synthetic_reader(tmp_path):
     (p,) = list(synthetic_pieces(tmp_path, "synthetic-val", tmp_path))
     assert sf.info(str(p.audio_path)).samplerate == SAMPLE_RATE
     np.testing.assert_allclose(p.reference, [(1 / FRAME_RATE, 3 / FRAME_RATE, MIDI_MIN + 33)])
+    assert p.n_instruments == 3  # one roll per instrument, silent ones included
 
 
 def _run_fake_runner(tmp_path: Path, wavs: list[Path], *extra: str) -> dict:
@@ -205,6 +207,20 @@ def test_recall_by_instrument_table():
     assert lines[3].split() == ["trios", "a", "horn", "1", "0.000"]
     doc = json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["recall_by_part"]
     assert doc == {"a": {"piano": {"matched": 2, "total": 2}, "horn": {"matched": 0, "total": 1}}}
+
+
+def test_precision_recall_by_number_of_instruments_table():
+    one, two = [(0.0, 1.0, 60)], [(0.0, 1.0, 60), (0.0, 1.0, 67)]
+    res = SetResult(name="synthetic-val", pieces=["a", "b", "c"], n_instruments={"a": 1, "b": 2, "c": 2})
+    res.per_piece["sys"] = {"a": M.evaluate_notes(one, one), "b": M.evaluate_notes(two, one),
+                            "c": M.evaluate_notes(two, [(0.0, 1.0, 60), (0.0, 1.0, 72)])}
+    lines = format_polyphony([res]).splitlines()
+    assert lines[0].split() == ["set", "instruments", "pieces", "notes", "P", "sys", "R", "sys"]
+    assert lines[2].split() == ["synthetic-val", "1", "1", "1", "1.000", "1.000"]
+    # two-instrument pieces pooled: 2 of 3 estimates right, 2 of 4 references found
+    assert lines[3].split() == ["synthetic-val", "2", "2", "4", "0.667", "0.500"]
+    assert json.loads(json.dumps(res.to_dict()))["n_instruments"] == {"a": 1, "b": 2, "c": 2}
+    assert format_polyphony([SetResult(name="x", pieces=["a"])]) == ""  # counts unknown: no table
 
 
 def test_argument_parsing():
