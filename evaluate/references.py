@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 #: TRIOS stems that are unpitched drums, excluded from pitched-note scoring.
 TRIOS_DRUMS: frozenset[str] = frozenset({"kick", "ride", "snare"})
 #: Names of the sets ``python -m septimbre.evaluate transcription --sets`` knows.
-SET_NAMES: tuple[str, ...] = ("trios", "synthetic-val", "unseen")
+SET_NAMES: tuple[str, ...] = ("trios", "trios-stems", "synthetic-val", "unseen")
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,30 @@ def trios_pieces(root: Path) -> list[Piece]:
                             tuple(str(x) for x in labels[order]), n_instruments=len(mids)))
     if not pieces:
         raise MissingResourceError(f"no TRIOS piece (folder with mix.flac) in {root}")
+    return pieces
+
+
+def trios_stem_pieces(root: Path) -> list[Piece]:
+    """Each pitched TRIOS part on its own: ``<instrument>.flac`` against ``<instrument>.mid``.
+
+    Pieces are named ``<piece>/<instrument>`` (one instrument each). Beside the recall of the same
+    part in the mix (the recall-by-instrument table of the "trios" set) they tell notes lost to the
+    other instruments from notes the model does not hear in that timbre at all. Parts without a
+    recording are skipped with a warning.
+    """
+    pieces = []
+    for mix_piece in trios_pieces(root):
+        folder = Path(mix_piece.audio_path).parent
+        for name in dict.fromkeys(mix_piece.parts or ()):
+            audio = folder / f"{name}.flac"
+            if not audio.is_file():
+                logger.warning("%s: no %s, part skipped", folder, audio.name)
+                continue
+            rows = np.array([p == name for p in mix_piece.parts])
+            pieces.append(Piece("trios-stems", f"{mix_piece.name}/{name}", audio, mix_piece.reference[rows],
+                                n_instruments=1))
+    if not pieces:
+        raise MissingResourceError(f"no TRIOS part recording (<instrument>.flac) in {root}")
     return pieces
 
 

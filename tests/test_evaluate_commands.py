@@ -16,10 +16,11 @@ import pytest
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_bench_table, model_sizes
 from septimbre.evaluate.cli import build_parser
-from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces
+from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces, trios_stem_pieces
 from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
 from septimbre.evaluate.transcription import SetResult, format_part_recall, format_polyphony, format_table
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, SAMPLE_RATE
+from septimbre.utils.errors import MissingResourceError
 
 sf = pytest.importorskip("soundfile")
 
@@ -61,6 +62,27 @@ def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
     np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76), (0.1, 0.3, 60), (0.1, 0.3, 64)], atol=1e-3)
     assert p.parts == ("violin", "piano", "piano")  # each row's instrument, in the sorted order
     assert p.n_instruments == 2  # the drum file is not an instrument of the mix
+
+
+def test_trios_stems_pair_each_part_recording_with_its_own_notes(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    piece = tmp_path / "piece"
+    piece.mkdir()
+    for name in ("mix", "violin", "kick"):  # the piano part has no recording: skipped
+        _wav(piece / f"{name}.flac", 0.5)
+    for name, notes in {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60)], "kick": [(0.0, 0.1, 36)]}.items():
+        pm = pretty_midi.PrettyMIDI()
+        inst = pretty_midi.Instrument(program=0)
+        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for s, e, p in notes]
+        pm.instruments.append(inst)
+        pm.write(str(piece / f"{name}.mid"))
+    (p,) = trios_stem_pieces(tmp_path)
+    assert p.set_name == "trios-stems" and p.name == "piece/violin" and p.audio_path == piece / "violin.flac"
+    np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76)], atol=1e-3)
+    assert p.n_instruments == 1 and p.parts is None
+    (piece / "violin.flac").unlink()
+    with pytest.raises(MissingResourceError):
+        trios_stem_pieces(tmp_path)
 
 
 def test_synthetic_reader(tmp_path):
