@@ -254,6 +254,20 @@ def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
     return {label: (int(hit[m].sum()), int(m.sum())) for label, m in masks.items()}
 
 
+def count_doubled_notes(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> int:
+    """Reference notes that double the one before them: same pitch, onset within ``onset_tolerance_s``
+    of the previous note of that pitch (e.g. two instruments in unison).
+
+    A merged transcription has one note there, so these notes cap note recall: at most
+    ``n_ref - count`` references can match. ``ref`` as in :func:`as_note_array` (seconds, MIDI).
+    """
+    ref_a = as_note_array(ref)
+    if len(ref_a) < 2:
+        return 0
+    r = ref_a[np.lexsort((ref_a[:, 0], ref_a[:, 2]))]
+    return int(((np.diff(r[:, 2]) == 0) & (np.diff(r[:, 0]) <= onset_tolerance_s)).sum())
+
+
 def note_prf(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> tuple[float, float, float]:
     """Note-level precision, recall, F1 (``mir_eval.transcription.precision_recall_f1_overlap``).
 

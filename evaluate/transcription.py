@@ -43,6 +43,8 @@ class SetResult:
     part_recall: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
     # piece -> number of instruments in its mix; pieces where it is known only
     n_instruments: dict[str, int] = field(default_factory=dict)
+    # piece -> reference notes doubling another (unisons: see metrics.count_doubled_notes)
+    n_doubled: dict[str, int] = field(default_factory=dict)
 
     def pooled(self, system: str) -> M.Scores:
         return M.pool(self.per_piece[system][p] for p in self.pieces)
@@ -54,6 +56,8 @@ class SetResult:
         out: dict = {"pieces": self.pieces, "failures": self.failures, "versions": self.versions, "systems": {}}
         if self.n_instruments:
             out["n_instruments"] = dict(self.n_instruments)
+        if self.n_doubled:
+            out["n_doubled"] = dict(self.n_doubled)
         for system, scores in self.per_piece.items():
             out["systems"][system] = {
                 "per_piece": {p: s.to_dict() for p, s in scores.items()},
@@ -80,7 +84,8 @@ def evaluate_set(
     if not pieces:
         raise ParameterError(f"set {name!r} has no piece")
     result = SetResult(name=name, pieces=[p.name for p in pieces],
-                       n_instruments={p.name: p.n_instruments for p in pieces if p.n_instruments is not None})
+                       n_instruments={p.name: p.n_instruments for p in pieces if p.n_instruments is not None},
+                       n_doubled={p.name: M.count_doubled_notes(p.reference) for p in pieces})
     paths = [str(p.audio_path) for p in pieces]
     for system in systems:
         extra: list[str] = []
@@ -165,9 +170,10 @@ def format_polyphony(results: Sequence[SetResult]) -> str:
     """Pooled note precision / recall by the number of instruments in the mix.
 
     One row per (set, instrument count): the pieces and reference notes with that many instruments,
-    then each system's pooled note precision and recall over them. Recall falling with polyphony
-    shows notes lost to the other instruments (references are not merged across instruments, so a
-    unison of two instruments counts twice and caps recall). Empty when no set knows its counts.
+    the share of those notes that double another (a unison of two instruments counts twice in the
+    references but a merged transcription has one note there, so recall cannot exceed 1 minus this
+    share), then each system's pooled note precision and recall over them. Recall falling with
+    polyphony shows notes lost to the other instruments. Empty when no set knows its counts.
     """
     lines: list[str] = []
     for res in results:
@@ -175,14 +181,15 @@ def format_polyphony(results: Sequence[SetResult]) -> str:
         counts = sorted(set(res.n_instruments.values()))
         if not systems or not counts:
             continue
-        header = ["set", "instruments", "pieces", "notes"]
+        header = ["set", "instruments", "pieces", "notes", "doubled"]
         for system in systems:
             header += [f"P {system}", f"R {system}"]
         rows = []
         for n in counts:
             names = [p for p in res.pieces if res.n_instruments.get(p) == n]
             first = M.pool(res.per_piece[systems[0]][p] for p in names)
-            cells = [res.name, str(n), str(len(names)), str(first.n_ref)]
+            doubled = sum(res.n_doubled.get(p, 0) for p in names)
+            cells = [res.name, str(n), str(len(names)), str(first.n_ref), _fmt(doubled / first.n_ref if first.n_ref else 0.0)]
             for system in systems:
                 pooled = M.pool(res.per_piece[system][p] for p in names)
                 cells += [_fmt(pooled.note_precision), _fmt(pooled.note_recall)]

@@ -233,16 +233,25 @@ def test_recall_by_instrument_table():
 
 def test_precision_recall_by_number_of_instruments_table():
     one, two = [(0.0, 1.0, 60)], [(0.0, 1.0, 60), (0.0, 1.0, 67)]
-    res = SetResult(name="synthetic-val", pieces=["a", "b", "c"], n_instruments={"a": 1, "b": 2, "c": 2})
+    res = SetResult(name="synthetic-val", pieces=["a", "b", "c"], n_instruments={"a": 1, "b": 2, "c": 2},
+                    n_doubled={"a": 0, "b": 0, "c": 1})
     res.per_piece["sys"] = {"a": M.evaluate_notes(one, one), "b": M.evaluate_notes(two, one),
                             "c": M.evaluate_notes(two, [(0.0, 1.0, 60), (0.0, 1.0, 72)])}
     lines = format_polyphony([res]).splitlines()
-    assert lines[0].split() == ["set", "instruments", "pieces", "notes", "P", "sys", "R", "sys"]
-    assert lines[2].split() == ["synthetic-val", "1", "1", "1", "1.000", "1.000"]
-    # two-instrument pieces pooled: 2 of 3 estimates right, 2 of 4 references found
-    assert lines[3].split() == ["synthetic-val", "2", "2", "4", "0.667", "0.500"]
+    assert lines[0].split() == ["set", "instruments", "pieces", "notes", "doubled", "P", "sys", "R", "sys"]
+    assert lines[2].split() == ["synthetic-val", "1", "1", "1", "0.000", "1.000", "1.000"]
+    # two-instrument pieces pooled: 2 of 3 estimates right, 2 of 4 references found, 1 of 4 doubled
+    assert lines[3].split() == ["synthetic-val", "2", "2", "4", "0.250", "0.667", "0.500"]
     assert json.loads(json.dumps(res.to_dict()))["n_instruments"] == {"a": 1, "b": 2, "c": 2}
     assert format_polyphony([SetResult(name="x", pieces=["a"])]) == ""  # counts unknown: no table
+
+
+def test_doubled_notes_are_unisons_within_the_onset_tolerance():
+    ref = [(0.0, 1.0, 60), (0.03, 0.8, 60),  # unison, onsets 30 ms apart: one doubled
+           (0.0, 1.0, 64), (0.2, 1.0, 64),   # same pitch 200 ms later: a new note
+           (0.0, 1.0, 67), (0.0, 1.0, 67), (0.01, 1.0, 67)]  # three instruments on one note: two doubled
+    assert M.count_doubled_notes(ref) == 3
+    assert M.count_doubled_notes([(0.0, 1.0, 60)]) == 0 and M.count_doubled_notes([]) == 0
 
 
 def test_argument_parsing():
