@@ -90,6 +90,11 @@ class TrainConfig:
     positive_loss_weight : float
         Multiplier of the positive terms of both focal losses, in the objective only (a larger
         share of the focal alpha for notes: recall-leaning training). 1 in the research design.
+    harmonic_loss_weight : float
+        Multiplier of both focal losses (positives and negatives) at pitches a harmonic interval
+        above a sounding note (:func:`septimbre.model.losses.harmonic_mask`), where harmonic ghosts
+        and real octave / twelfth doublings are told apart; in the objective only. 1 in the
+        research design.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -118,6 +123,7 @@ class TrainConfig:
     onset_loss_weight: float = 1.0
     leak_loss_weight: float = 1.0
     positive_loss_weight: float = 1.0
+    harmonic_loss_weight: float = 1.0
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -129,6 +135,8 @@ class TrainConfig:
             raise ParameterError(f"leak_loss_weight must be > 0, got {self.leak_loss_weight}")
         if not self.positive_loss_weight > 0:
             raise ParameterError(f"positive_loss_weight must be > 0, got {self.positive_loss_weight}")
+        if not self.harmonic_loss_weight > 0:
+            raise ParameterError(f"harmonic_loss_weight must be > 0, got {self.harmonic_loss_weight}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -379,7 +387,8 @@ def train(
                     loss = transcription_loss(onset_logits, frame_logits, batch["onset"], batch["frame"],
                                               onset_weight=cfg.onset_loss_weight,
                                               leak_weight=cfg.leak_loss_weight,
-                                              positive_weight=cfg.positive_loss_weight)
+                                              positive_weight=cfg.positive_loss_weight,
+                                              harmonic_weight=cfg.harmonic_loss_weight)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

@@ -24,6 +24,9 @@ ONSET_ALPHA: float = 0.06
 #: A held pitch is a leak position when any note starts within this many frames of it (either side);
 #: positions within this many frames of the pitch's own onset are never leak positions.
 LEAK_REACH_FRAMES: int = 2
+#: Semitones above a sounding note where its partials 2-8 fall (octave, twelfth, ...): the places of
+#: harmonic ghosts, and of real notes doubling another part's partials.
+HARMONIC_INTERVALS: tuple[int, ...] = (12, 19, 24, 28, 31, 36)
 
 
 def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
@@ -38,6 +41,20 @@ def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.T
     anywhere = F.max_pool1d(on.amax(dim=1, keepdim=True), k, stride=1, padding=LEAK_REACH_FRAMES)
     held = (frame_target.float() > 0.5) & (own < 0.5)
     return (held & (anywhere > 0.5)).float()
+
+
+def harmonic_mask(frame_target: torch.Tensor) -> torch.Tensor:
+    """Positions at a harmonic interval above a sounding note: ``(batch, 84, frames)`` float 0/1.
+
+    Pitch row ``p`` at frame ``t`` is marked when some pitch ``p - k`` (``k`` in
+    :data:`HARMONIC_INTERVALS`) is on in ``frame_target`` at ``t``, whether or not ``p`` itself is.
+    """
+    on = frame_target.float() > 0.5
+    mask = torch.zeros_like(on)
+    for k in HARMONIC_INTERVALS:
+        if k < on.shape[1]:
+            mask[:, k:, :] |= on[:, :-k, :]
+    return mask.float()
 
 
 def _focal_terms(
@@ -81,14 +98,17 @@ def transcription_loss(
     onset_weight: float = 1.0,
     leak_weight: float = 1.0,
     positive_weight: float = 1.0,
+    harmonic_weight: float = 1.0,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
     ``onset_weight`` scales the onset term of ``total`` only; ``leak_weight`` multiplies the onset
     term's negatives at :func:`leak_mask` positions in ``total`` only; ``positive_weight`` multiplies
     the positive terms of both losses in ``total`` only (raising the focal alpha's share of
-    positives: ``alpha * w / (alpha * w + 1 - alpha)``). ``frame`` and ``onset`` are reported plain
-    (unweighted), so runs with different weights compare.
+    positives: ``alpha * w / (alpha * w + 1 - alpha)``); ``harmonic_weight`` multiplies both terms of
+    both losses at :func:`harmonic_mask` positions in ``total`` only (the ghost-or-real-note
+    decision). ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
+    weights compare.
     """
     f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
     pos, neg = _focal_terms(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
@@ -98,6 +118,10 @@ def transcription_loss(
     if positive_weight != 1.0:  # positives count positive_weight times in all
         objective_frame = frame + (positive_weight - 1.0) * f_pos.mean()
         objective_onset = onset + (positive_weight - 1.0) * pos.mean()
+    if harmonic_weight != 1.0:  # every term at harmonic positions counts harmonic_weight times in all
+        harm = harmonic_mask(frame_target)
+        objective_frame = objective_frame + (harmonic_weight - 1.0) * ((f_pos + f_neg) * harm).mean()
+        objective_onset = objective_onset + (harmonic_weight - 1.0) * ((pos + neg) * harm).mean()
     if leak_weight != 1.0:  # the negatives at leak positions count leak_weight times in all
         objective_onset = objective_onset + (leak_weight - 1.0) * (neg * leak_mask(onset_target, frame_target)).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

@@ -136,3 +136,37 @@ def test_train_config_rejects_a_non_positive_positive_weight():
     assert TrainConfig.from_dict({"positive_loss_weight": 2.0}).positive_loss_weight == 2.0
     with pytest.raises(ParameterError, match="positive_loss_weight"):
         TrainConfig.from_dict({"positive_loss_weight": 0.0})
+
+
+def test_harmonic_mask_marks_the_partials_of_sounding_notes():
+    from septimbre.model.losses import HARMONIC_INTERVALS, harmonic_mask
+
+    frame_t = torch.zeros(1, 84, 3)
+    frame_t[0, 10, 1] = 1.0  # one note, frame 1 only
+    mask = harmonic_mask(frame_t)
+    assert sorted(int(r) for r, t in torch.nonzero(mask[0]).tolist() if t == 1) == [10 + k for k in HARMONIC_INTERVALS]
+    assert float(mask[0, :, 0].sum()) == 0 and float(mask[0, :, 2].sum()) == 0  # nothing sounds there
+    frame_t[0, 80, 0] = 1.0  # partials above the top row fall off the posteriorgram
+    assert float(harmonic_mask(frame_t)[0, :, 0].sum()) == 0
+
+
+def test_harmonic_weight_scales_both_terms_at_harmonic_positions_only():
+    from septimbre.model.losses import harmonic_mask
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    torch.manual_seed(4)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    heavy = transcription_loss(on, fr, on_t, fr_t, harmonic_weight=3.0)
+    assert float(heavy.onset) == float(plain.onset) and float(heavy.frame) == float(plain.frame)
+    assert float(heavy.total) > float(plain.total)
+    # logits moved off the harmonic positions change both objectives alike
+    free = torch.nonzero(harmonic_mask(fr_t)[0] == 0)[0].tolist()
+    on2 = on.clone()
+    on2[0, free[0], free[1]] += 3.0
+    d_plain = float(transcription_loss(on2, fr, on_t, fr_t).total) - float(plain.total)
+    d_heavy = float(transcription_loss(on2, fr, on_t, fr_t, harmonic_weight=3.0).total) - float(heavy.total)
+    assert d_heavy == pytest.approx(d_plain, rel=1e-4)
+    with pytest.raises(Exception, match="harmonic_loss_weight"):
+        from septimbre.basicamt.train import TrainConfig
+        TrainConfig.from_dict({"harmonic_loss_weight": 0.0})
