@@ -45,18 +45,23 @@ def test_roll_to_notes_hand_made():
     assert roll_to_notes(np.zeros((N_PITCHES, 4), np.uint8)).shape == (0, 3)
 
 
-def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
+def _write_midi_parts(folder: Path, parts: dict) -> None:
+    """One ``<name>.mid`` per part in ``folder``: ``{name: [(start_s, end_s, pitch), ...]}``."""
     pretty_midi = pytest.importorskip("pretty_midi")
-    piece = tmp_path / "piece"
-    piece.mkdir()
-    _wav(piece / "mix.flac", 0.5)
-    for name, notes in {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60), (0.1, 0.3, 64)],
-                        "kick": [(0.0, 0.1, 36)]}.items():
+    for name, notes in parts.items():
         pm = pretty_midi.PrettyMIDI()
         inst = pretty_midi.Instrument(program=0)
         inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for s, e, p in notes]
         pm.instruments.append(inst)
-        pm.write(str(piece / f"{name}.mid"))
+        pm.write(str(folder / f"{name}.mid"))
+
+
+def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
+    piece = tmp_path / "piece"
+    piece.mkdir()
+    _wav(piece / "mix.flac", 0.5)
+    _write_midi_parts(piece, {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60), (0.1, 0.3, 64)],
+                              "kick": [(0.0, 0.1, 36)]})
     (p,) = trios_pieces(tmp_path)
     assert p.name == "piece" and p.audio_path == piece / "mix.flac"
     np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76), (0.1, 0.3, 60), (0.1, 0.3, 64)], atol=1e-3)
@@ -65,17 +70,11 @@ def test_trios_reader_merges_pitched_parts_and_drops_drums(tmp_path):
 
 
 def test_trios_stems_pair_each_part_recording_with_its_own_notes(tmp_path):
-    pretty_midi = pytest.importorskip("pretty_midi")
     piece = tmp_path / "piece"
     piece.mkdir()
     for name in ("mix", "violin", "kick"):  # the piano part has no recording: skipped
         _wav(piece / f"{name}.flac", 0.5)
-    for name, notes in {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60)], "kick": [(0.0, 0.1, 36)]}.items():
-        pm = pretty_midi.PrettyMIDI()
-        inst = pretty_midi.Instrument(program=0)
-        inst.notes = [pretty_midi.Note(velocity=80, pitch=p, start=s, end=e) for s, e, p in notes]
-        pm.instruments.append(inst)
-        pm.write(str(piece / f"{name}.mid"))
+    _write_midi_parts(piece, {"violin": [(0.0, 0.5, 76)], "piano": [(0.1, 0.3, 60)], "kick": [(0.0, 0.1, 36)]})
     (p,) = trios_stem_pieces(tmp_path)
     assert p.set_name == "trios-stems" and p.name == "piece/violin" and p.audio_path == piece / "violin.flac"
     np.testing.assert_allclose(p.reference, [(0.0, 0.5, 76)], atol=1e-3)

@@ -68,6 +68,31 @@ def _held_note_and_a_new_one():
     return on, fr
 
 
+def _plain_and_weighted(seed: int, **weight):
+    """Random logits on :func:`_held_note_and_a_new_one`'s targets, scored plain and with ``weight``.
+
+    Checks that the reported (unweighted) losses are the same; returns (logits, targets, plain,
+    weighted)."""
+    on_t, fr_t = _held_note_and_a_new_one()
+    torch.manual_seed(seed)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    weighted = transcription_loss(on, fr, on_t, fr_t, **weight)
+    assert float(weighted.onset) == float(plain.onset) and float(weighted.frame) == float(plain.frame)
+    return (on, fr), (on_t, fr_t), plain, weighted
+
+
+def _assert_unweighted_off(mask, logits, targets, plain, weighted, **weight):
+    """An onset logit moved at the first position outside ``mask`` moves both objectives alike."""
+    (on, fr), (on_t, fr_t) = logits, targets
+    r, t = torch.nonzero(mask[0] == 0)[0].tolist()
+    on2 = on.clone()
+    on2[0, r, t] += 3.0
+    delta_plain = float(transcription_loss(on2, fr, on_t, fr_t).total) - float(plain.total)
+    delta_weighted = float(transcription_loss(on2, fr, on_t, fr_t, **weight).total) - float(weighted.total)
+    assert delta_weighted == pytest.approx(delta_plain, rel=1e-4)
+
+
 def test_leak_mask_marks_a_held_pitch_around_another_notes_onset():
     from septimbre.model.losses import LEAK_REACH_FRAMES, leak_mask
 
@@ -82,12 +107,8 @@ def test_leak_mask_marks_a_held_pitch_around_another_notes_onset():
 def test_leak_weight_changes_only_the_objective_and_only_through_held_pitches():
     from septimbre.model.losses import leak_mask
 
-    on_t, fr_t = _held_note_and_a_new_one()
-    torch.manual_seed(2)
-    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
-    plain = transcription_loss(on, fr, on_t, fr_t)
-    leaky = transcription_loss(on, fr, on_t, fr_t, leak_weight=5.0)
-    assert float(leaky.onset) == float(plain.onset) and float(leaky.frame) == float(plain.frame)
+    logits, targets, plain, leaky = _plain_and_weighted(2, leak_weight=5.0)
+    (on, _), (on_t, fr_t) = logits, targets
     # the objective grows by 4x the onset negatives at the leak positions
     mask = leak_mask(on_t, fr_t)
     p = torch.sigmoid(on)
@@ -95,11 +116,7 @@ def test_leak_weight_changes_only_the_objective_and_only_through_held_pitches():
     expected = float(plain.total) + 4.0 * float(neg.sum()) / on.numel()
     assert float(leaky.total) == pytest.approx(expected, rel=1e-5)
     # logits that change only off the leak positions move plain and leaky objectives alike
-    on2 = on.clone()
-    on2[0, 50, 5] += 3.0
-    delta_plain = float(transcription_loss(on2, fr, on_t, fr_t).total) - float(plain.total)
-    delta_leaky = float(transcription_loss(on2, fr, on_t, fr_t, leak_weight=5.0).total) - float(leaky.total)
-    assert delta_leaky == pytest.approx(delta_plain, rel=1e-4)
+    _assert_unweighted_off(mask, logits, targets, plain, leaky, leak_weight=5.0)
 
 
 def test_train_config_rejects_a_non_positive_leak_weight():
@@ -112,12 +129,7 @@ def test_train_config_rejects_a_non_positive_leak_weight():
 
 
 def test_positive_weight_scales_only_the_positive_terms_of_the_objective():
-    on_t, fr_t = _held_note_and_a_new_one()
-    torch.manual_seed(3)
-    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
-    plain = transcription_loss(on, fr, on_t, fr_t)
-    heavy = transcription_loss(on, fr, on_t, fr_t, positive_weight=3.0)
-    assert float(heavy.onset) == float(plain.onset) and float(heavy.frame) == float(plain.frame)
+    (on, fr), (on_t, fr_t), plain, heavy = _plain_and_weighted(3, positive_weight=3.0)
     # the objective grows by 2x the positive terms of both losses (alpha 0.2 frame, 0.06 onset)
     pos_f = -0.2 * fr_t * torch.sigmoid(-fr) * torch.nn.functional.logsigmoid(fr)
     pos_o = -0.06 * on_t * torch.sigmoid(-on) * torch.nn.functional.logsigmoid(on)
@@ -153,20 +165,10 @@ def test_harmonic_mask_marks_the_partials_of_sounding_notes():
 def test_harmonic_weight_scales_both_terms_at_harmonic_positions_only():
     from septimbre.model.losses import harmonic_mask
 
-    on_t, fr_t = _held_note_and_a_new_one()
-    torch.manual_seed(4)
-    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
-    plain = transcription_loss(on, fr, on_t, fr_t)
-    heavy = transcription_loss(on, fr, on_t, fr_t, harmonic_weight=3.0)
-    assert float(heavy.onset) == float(plain.onset) and float(heavy.frame) == float(plain.frame)
+    logits, targets, plain, heavy = _plain_and_weighted(4, harmonic_weight=3.0)
     assert float(heavy.total) > float(plain.total)
     # logits moved off the harmonic positions change both objectives alike
-    free = torch.nonzero(harmonic_mask(fr_t)[0] == 0)[0].tolist()
-    on2 = on.clone()
-    on2[0, free[0], free[1]] += 3.0
-    d_plain = float(transcription_loss(on2, fr, on_t, fr_t).total) - float(plain.total)
-    d_heavy = float(transcription_loss(on2, fr, on_t, fr_t, harmonic_weight=3.0).total) - float(heavy.total)
-    assert d_heavy == pytest.approx(d_plain, rel=1e-4)
+    _assert_unweighted_off(harmonic_mask(targets[1]), logits, targets, plain, heavy, harmonic_weight=3.0)
     with pytest.raises(Exception, match="harmonic_loss_weight"):
         from septimbre.basicamt.train import TrainConfig
         TrainConfig.from_dict({"harmonic_loss_weight": 0.0})
