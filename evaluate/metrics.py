@@ -38,7 +38,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from septimbre.utils.constants import midi_to_hz
+from septimbre.utils.constants import HARMONIC_INTERVALS, midi_to_hz
 from septimbre.utils.errors import ParameterError, require
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ PITCH_TOLERANCE_CENTS: float = 50.0
 FRAME_STEP_S: float = 0.01
 #: Semitone distances above a sounding note at which a false positive counts as a harmonic ghost
 #: (harmonics 2, 3, 4, 5, 6 and 8 rounded to the nearest semitone).
-GHOST_INTERVALS: tuple[int, ...] = (12, 19, 24, 28, 31, 36)
+GHOST_INTERVALS: tuple[int, ...] = HARMONIC_INTERVALS
 #: Zero-length notes are given this duration, seconds.
 MIN_DURATION_S: float = 1e-3
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from septimbre.utils.constants import HARMONIC_INTERVALS
+
 #: Frame (sustain or onset) and onset focal parameters (from the research design).
 FRAME_GAMMA: float = 1.0
 FRAME_ALPHA: float = 0.2
@@ -24,9 +26,6 @@ ONSET_ALPHA: float = 0.06
 #: A held pitch is a leak position when any note starts within this many frames of it (either side);
 #: positions within this many frames of the pitch's own onset are never leak positions.
 LEAK_REACH_FRAMES: int = 2
-#: Semitones above a sounding note where its partials 2-8 fall (octave, twelfth, ...): the places of
-#: harmonic ghosts, and of real notes doubling another part's partials.
-HARMONIC_INTERVALS: tuple[int, ...] = (12, 19, 24, 28, 31, 36)
 
 
 def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
