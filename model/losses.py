@@ -113,14 +113,11 @@ def transcription_loss(
     pos, neg = _focal_terms(onset_logits, onset_target, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
     frame = (f_pos + f_neg).mean()
     onset = (pos + neg).mean()
-    objective_frame, objective_onset = frame, onset
-    if positive_weight != 1.0:  # positives count positive_weight times in all
-        objective_frame = frame + (positive_weight - 1.0) * f_pos.mean()
-        objective_onset = onset + (positive_weight - 1.0) * pos.mean()
-    if harmonic_weight != 1.0:  # every term at harmonic positions counts harmonic_weight times in all
-        harm = harmonic_mask(frame_target)
-        objective_frame = objective_frame + (harmonic_weight - 1.0) * ((f_pos + f_neg) * harm).mean()
-        objective_onset = objective_onset + (harmonic_weight - 1.0) * ((pos + neg) * harm).mean()
-    if leak_weight != 1.0:  # the negatives at leak positions count leak_weight times in all
-        objective_onset = objective_onset + (leak_weight - 1.0) * (neg * leak_mask(onset_target, frame_target)).mean()
+    # Element weights of the objective, one factor per option (1 where an option is off):
+    # positives x positive_weight; every term at harmonic positions x harmonic_weight; onset
+    # negatives at leak positions x leak_weight.
+    harmonic = 1.0 if harmonic_weight == 1.0 else 1.0 + (harmonic_weight - 1.0) * harmonic_mask(frame_target)
+    leak = 1.0 if leak_weight == 1.0 else 1.0 + (leak_weight - 1.0) * leak_mask(onset_target, frame_target)
+    objective_frame = ((positive_weight * f_pos + f_neg) * harmonic).mean()
+    objective_onset = ((positive_weight * pos + neg * leak) * harmonic).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

@@ -172,3 +172,23 @@ def test_harmonic_weight_scales_both_terms_at_harmonic_positions_only():
     with pytest.raises(Exception, match="harmonic_loss_weight"):
         from septimbre.basicamt.train import TrainConfig
         TrainConfig.from_dict({"harmonic_loss_weight": 0.0})
+
+
+def test_loss_weights_multiply_where_they_meet():
+    from septimbre.model.losses import harmonic_mask, leak_mask
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    fr_t[0, 22, 2:18] = 1  # an octave above row 10: its positives and its leak positions are harmonic
+    on_t[0, 22, 2] = 1
+    h = 1 + 2.0 * harmonic_mask(fr_t)
+    lk = 1 + 4.0 * leak_mask(on_t, fr_t)
+    assert float(((h > 1) & (fr_t > 0)).sum()) > 0 and float(((h > 1) & (lk > 1)).sum()) > 0
+    torch.manual_seed(5)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    both = transcription_loss(on, fr, on_t, fr_t, positive_weight=2.0, harmonic_weight=3.0, leak_weight=5.0)
+    f_pos = -0.2 * fr_t * torch.sigmoid(-fr) * torch.nn.functional.logsigmoid(fr)
+    f_neg = -0.8 * (1 - fr_t) * torch.sigmoid(fr) * torch.nn.functional.logsigmoid(-fr)
+    o_pos = -0.06 * on_t * torch.sigmoid(-on) * torch.nn.functional.logsigmoid(on)
+    o_neg = -0.94 * (1 - on_t) * torch.sigmoid(on) * torch.nn.functional.logsigmoid(-on)
+    expected = float(((2 * f_pos + f_neg) * h).mean()) + float(((2 * o_pos + o_neg * lk) * h).mean())
+    assert float(both.total) == pytest.approx(expected, rel=1e-5)
