@@ -187,12 +187,12 @@ def format_polyphony(results: Sequence[SetResult]) -> str:
         rows = []
         for n in counts:
             names = [p for p in res.pieces if res.n_instruments.get(p) == n]
-            first = M.pool(res.per_piece[systems[0]][p] for p in names)
+            pooled = [M.pool(res.per_piece[system][p] for p in names) for system in systems]
+            n_ref = pooled[0].n_ref  # the same references for every system
             doubled = sum(res.n_doubled.get(p, 0) for p in names)
-            cells = [res.name, str(n), str(len(names)), str(first.n_ref), _fmt(doubled / first.n_ref if first.n_ref else 0.0)]
-            for system in systems:
-                pooled = M.pool(res.per_piece[system][p] for p in names)
-                cells += [_fmt(pooled.note_precision), _fmt(pooled.note_recall)]
+            cells = [res.name, str(n), str(len(names)), str(n_ref), _fmt(doubled / n_ref if n_ref else 0.0)]
+            for scores in pooled:
+                cells += [_fmt(scores.note_precision), _fmt(scores.note_recall)]
             rows.append(cells)
         lines += [align_columns([header] + rows, left=1), ""]
     return "\n".join(lines).rstrip()
