@@ -36,7 +36,8 @@ BINS_PER_SEMITONE: int = BINS_PER_OCTAVE // 12  # 3
 #: Lowest CQT bin: a third of a semitone below C1, so that bin 1 + 3k is semitone k's centre.
 CQT_FMIN_HZ: float = 440.0 * 2.0 ** ((MIDI_MIN - 69) / 12.0) * 2.0 ** (-1.0 / BINS_PER_OCTAVE)
 
-#: Semitones above a sounding note where its partials 2-8 fall (octave, twelfth, two octaves, ...):
+#: Semitones above a sounding note where its partials 2, 3, 4, 5, 6 and 8 fall, rounded (octave,
+#: twelfth, two octaves, ...; the 7th, 33.7 semitones, lies between pitches):
 #: where harmonic ghosts appear (evaluation) and where a real note doubles another's partial (losses).
 HARMONIC_INTERVALS: tuple[int, ...] = (12, 19, 24, 28, 31, 36)
 
