@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from septimbre.data.performance import MAX_BEND_CENTS
 from septimbre.data.programs import GM_PROGRAMS
 from septimbre.data.soundfonts import SOUNDFONTS
 from septimbre.utils.errors import ParameterError
@@ -63,6 +64,7 @@ DEFAULT_PERFORMANCE = {
     "pedal_prob": 0.0,
     "pedal_change_prob": [0.3, 1.0],
     "pedal_catch_s": [0.03, 0.15],
+    "detune_cents": 0.0,
 }
 
 DEFAULT_ROOM = {
@@ -142,6 +144,8 @@ class DataConfig:
         object.__setattr__(self, "performance", {**DEFAULT_PERFORMANCE, **self.performance})
         object.__setattr__(self, "room", {**DEFAULT_ROOM, **self.room})
         object.__setattr__(self, "family_weights", {**DEFAULT_FAMILY_WEIGHTS, **self.family_weights})
+        if not 0.0 <= self.performance["detune_cents"] < MAX_BEND_CENTS:
+            raise ParameterError(f"performance.detune_cents must be in [0, {MAX_BEND_CENTS:g}) cents")
 
     @classmethod
     def from_json(cls, path: str | Path) -> DataConfig:

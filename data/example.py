@@ -79,6 +79,8 @@ BODY_STREAM = 1000
 LEGATO_STREAM = 2000
 #: Stream offset of the sustain-pedal draws (likewise).
 PEDAL_STREAM = 3000
+#: Stream offset of the per-stem intonation (detune) draws (likewise).
+DETUNE_STREAM = 4000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -210,6 +212,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     body_rng = example_rng(config, index, BODY_STREAM + 3 * attempt)
     legato_rng = example_rng(config, index, LEGATO_STREAM + 3 * attempt)
     pedal_rng = example_rng(config, index, PEDAL_STREAM + 3 * attempt)
+    detune_rng = example_rng(config, index, DETUNE_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -263,6 +266,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         wobble = _u(rng, perf["wobble_cents"]) if vib > 0 else 0.0
         swell = _u(rng, perf["swell_depth"]) if rng.random() < swell_p else 0.0
         expression = int(round(_u(rng, perf["expression"])))
+        detune_max = perf["detune_cents"] if info.sustained else 0.0
+        detune = _u(detune_rng, (-detune_max, detune_max)) if detune_max > 0 else 0.0
         controls = control_curves(
             rng,
             duration_s=duration_s,
@@ -271,6 +276,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             wobble_cents=wobble,
             swell_depth=swell,
             expression=expression,
+            detune_cents=detune,
         )
         if pedal_events:
             controls = sorted(controls + pedal_events, key=lambda e: e.time_s)
@@ -308,6 +314,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "mono_legato": legato,
                 "pedal_changes": len(pedal_events) // 2,
                 "vibrato_cents": round(vib, 1),
+                "detune_cents": round(detune, 1),
                 "vibrato_hz": round(vib_hz, 2),
                 "wobble_cents": round(wobble, 1),
                 "swell_depth": round(swell, 2),

@@ -78,6 +78,7 @@ def control_curves(
     wobble_cents: float,
     swell_depth: float,
     expression: int,
+    detune_cents: float = 0.0,
 ) -> list[ControlEvent]:
     """Channel controls for one stem: fixed CC7, CC11 swells, vibrato + slow wobble as pitch bend.
 
@@ -93,6 +94,9 @@ def control_curves(
         0..1; CC11 moves between ``expression * (1 - swell_depth)`` and ``expression``.
     expression : int
         Top CC11 value.
+    detune_cents : float
+        Constant pitch offset of the whole stem, cents (a player's own intonation); added to the
+        vibrato and wobble before the clip to :data:`MAX_BEND_CENTS`.
     Returns events sorted by time; only changed values are sent.
     """
     events = [ControlEvent(0.0, "cc", 7, 100), ControlEvent(0.0, "cc", 11, int(expression))]
@@ -106,13 +110,15 @@ def control_curves(
             if v != prev:
                 events.append(ControlEvent(float(ti), "cc", 11, int(np.clip(v, 0, 127))))
                 prev = v
-    if vibrato_cents > 0 or wobble_cents > 0:
-        depth = vibrato_cents * (0.5 + 0.5 * np.abs(_smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0)))
-        rate = vibrato_hz * (1.0 + 0.05 * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0))
-        phase = 2 * np.pi * np.cumsum(rate) * CONTROL_STEP_S + rng.uniform(0, 2 * np.pi)
-        cents = depth * np.sin(phase)
-        if wobble_cents > 0:
-            cents = cents + wobble_cents * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=0.7)
+    if vibrato_cents > 0 or wobble_cents > 0 or detune_cents != 0:
+        cents = np.full(n, float(detune_cents))
+        if vibrato_cents > 0 or wobble_cents > 0:  # the same draws as without a detune
+            depth = vibrato_cents * (0.5 + 0.5 * np.abs(_smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0)))
+            rate = vibrato_hz * (1.0 + 0.05 * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=1.0))
+            phase = 2 * np.pi * np.cumsum(rate) * CONTROL_STEP_S + rng.uniform(0, 2 * np.pi)
+            cents += depth * np.sin(phase)
+            if wobble_cents > 0:
+                cents += wobble_cents * _smooth_noise(rng, n, step_s=CONTROL_STEP_S, corr_s=0.7)
         cents = np.clip(cents, -MAX_BEND_CENTS, MAX_BEND_CENTS)
         bends = np.rint(cents / (100.0 * BEND_RANGE_SEMITONES) * 8192).astype(int)
         prev = 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from septimbre.data.config import DataConfig
 from septimbre.data.notes import ScoreNote, random_line, sanitize
-from septimbre.data.performance import BEND_RANGE_SEMITONES, MAX_BEND_CENTS, control_curves
+from septimbre.data.performance import BEND_RANGE_SEMITONES, MAX_BEND_CENTS, ControlEvent, control_curves
 from septimbre.data.soundfonts import SOUNDFONTS, find_soundfont
 from septimbre.data.targets import ONSET, SUSTAIN, notes_to_roll, roll_to_notes
 from septimbre.utils.constants import (
@@ -128,6 +128,30 @@ def test_pitch_bends_stay_below_a_quarter_tone():
     assert bends and max(abs(b) for b in bends) / 8192 * BEND_RANGE_SEMITONES * 100 <= MAX_BEND_CENTS + 0.1
     assert MAX_BEND_CENTS < 50
     assert all(0 <= e.value <= 127 for e in ev if e.kind == "cc")
+
+
+def _bend_cents(events) -> np.ndarray:
+    return np.array([e.value for e in events if e.kind == "bend"]) / 8192 * BEND_RANGE_SEMITONES * 100
+
+
+def test_detune_is_one_constant_bend_and_shifts_a_vibrato_curve():
+    common = dict(duration_s=2.0, vibrato_hz=5.0, swell_depth=0.0, expression=127)
+    only = control_curves(np.random.default_rng(3), vibrato_cents=0.0, wobble_cents=0.0, detune_cents=-12.0, **common)
+    assert [(e.time_s, e.kind) for e in only if e.kind == "bend"] == [(0.0, "bend")]
+    assert _bend_cents(only)[0] == pytest.approx(-12.0, abs=0.03)
+    # With vibrato, the same random draws: the curve moves by the detune (events only where it changes).
+    plain = control_curves(np.random.default_rng(3), vibrato_cents=20.0, wobble_cents=5.0, **common)
+    moved = control_curves(np.random.default_rng(3), vibrato_cents=20.0, wobble_cents=5.0, detune_cents=8.0, **common)
+    assert _bend_cents(moved).mean() - _bend_cents(plain).mean() == pytest.approx(8.0, abs=1.0)
+
+
+def test_detune_out_of_range_is_rejected():
+    from septimbre.utils.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="detune_cents"):
+        tiny_config(performance={"detune_cents": MAX_BEND_CENTS})
+    with pytest.raises(ParameterError, match="detune_cents"):
+        tiny_config(performance={"detune_cents": -5.0})
 
 
 # ---------------------------------------------------------------- rendering
@@ -449,7 +473,6 @@ def test_sustain_pedal_holds_released_keys_until_the_next_change():
 
 
 def test_pedal_keeps_a_released_piano_note_sounding():
-    from septimbre.data.performance import ControlEvent
     from septimbre.data.render import render_stem
 
     notes = [ScoreNote(0.2, 0.4, 60, 100)]
@@ -459,6 +482,40 @@ def test_pedal_keeps_a_released_piano_note_sounding():
     held = render_stem(notes, soundfont=TIM, program=0, n_samples=n, controls=pedal)
     assert _fundamental_energy(held, 60, 1.0, 2048) > 10 * _fundamental_energy(dry, 60, 1.0, 2048)
     assert _fundamental_energy(held, 60, 1.8, 2048) < 0.3 * _fundamental_energy(held, 60, 1.0, 2048)
+
+
+def test_detuned_stem_sounds_off_its_label_by_the_drawn_cents():
+    from septimbre.data.render import render_stem
+
+    n = int(1.5 * SAMPLE_RATE)
+    notes = [ScoreNote(0.0, 1.4, 69, 100)]
+    bend = int(round(30.0 / (100.0 * BEND_RANGE_SEMITONES) * 8192))
+    for cents, controls in [(0.0, []), (30.0, [ControlEvent(0.0, "bend", 0, bend)])]:
+        audio = render_stem(notes, soundfont=TIM, program=71, n_samples=n, controls=controls)
+        seg = audio[int(0.3 * SAMPLE_RATE): int(1.3 * SAMPLE_RATE)]
+        spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), 16 * len(seg)))
+        freqs = np.fft.rfftfreq(16 * len(seg), 1.0 / SAMPLE_RATE)
+        band = (freqs > 400) & (freqs < 480)
+        peak = freqs[band][np.argmax(spec[band])]
+        assert peak == pytest.approx(440.0 * 2.0 ** (cents / 1200.0), abs=1.5)  # 30 cents = 7.7 Hz
+
+
+def test_detune_touches_sustained_stems_only_and_draws_from_its_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [0, 71]}}, n_instruments_weights=[0, 1])
+    plain = make_example(tiny_config(**base), 5)
+    tuned = make_example(tiny_config(**base, performance={"detune_cents": 20.0}), 5)
+    assert [m["program"] for m in plain.meta["instruments"]] == [m["program"] for m in tuned.meta["instruments"]]
+    assert sorted(m["program"] for m in tuned.meta["instruments"]) == [0, 71]
+    assert plain.notes == tuned.notes and np.array_equal(plain.rolls, tuned.rolls)
+    for m, p in zip(tuned.meta["instruments"], plain.meta["instruments"]):
+        assert p["detune_cents"] == 0.0
+        if m["program"] == 0:
+            assert m["detune_cents"] == 0.0
+        else:
+            assert 0.0 < abs(m["detune_cents"]) <= 20.0
+    assert not np.allclose(plain.mix, tuned.mix)
 
 
 def test_pedal_extends_piano_labels_only_and_draws_from_its_own_stream():
