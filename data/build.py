@@ -116,8 +116,9 @@ def build(
     cfg_file = out / "config.json"
     cfg_dict = config.to_dict()
     if cfg_file.exists():
-        old = json.loads(cfg_file.read_text())
-        if old != json.loads(json.dumps(cfg_dict)):
+        # Through DataConfig, so a default added after the cache was built fills in as it did then.
+        old = DataConfig(**json.loads(cfg_file.read_text())).to_dict()
+        if json.loads(json.dumps(old)) != json.loads(json.dumps(cfg_dict)):
             raise ParameterError(f"{out} was built with a different config; use another --out")
     else:
         cfg_file.write_text(json.dumps(cfg_dict, indent=1))

@@ -23,7 +23,7 @@ from septimbre.utils.constants import (
     midi_to_hz,
     n_frames,
 )
-from septimbre.utils.errors import MissingResourceError
+from septimbre.utils.errors import MissingResourceError, ParameterError
 
 fluidsynth = pytest.importorskip("fluidsynth", reason="pyfluidsynth (septimbre[train]) not installed")
 try:
@@ -146,8 +146,6 @@ def test_detune_is_one_constant_bend_and_shifts_a_vibrato_curve():
 
 
 def test_detune_out_of_range_is_rejected():
-    from septimbre.utils.errors import ParameterError
-
     with pytest.raises(ParameterError, match="detune_cents"):
         tiny_config(performance={"detune_cents": MAX_BEND_CENTS})
     with pytest.raises(ParameterError, match="detune_cents"):
@@ -196,8 +194,6 @@ def test_musescore_key_prefers_the_lite_file_the_splits_were_built_from(tmp_path
 
 
 def test_config_with_unknown_soundfont_or_unusable_program_is_rejected():
-    from septimbre.utils.errors import ParameterError
-
     with pytest.raises(ParameterError):
         tiny_config(soundfonts={"NoSuchFont": {"programs": [0]}})
     with pytest.raises(ParameterError):
@@ -259,6 +255,13 @@ def test_build_then_dataset_crops_are_aligned(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["seed"] == cfg.seed
     again = build(cfg, tmp_path, hours=4.0 / 3600, workers=1, progress=False)  # resumes: nothing to do
     assert again.written == 0 and again.skipped == len(recs)
+    # A cache written before a default existed (here: detune_cents) still resumes; another config does not.
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["performance"]["detune_cents"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert build(cfg, tmp_path, hours=4.0 / 3600, workers=1, progress=False).written == 0
+    with pytest.raises(ParameterError, match="different config"):
+        build(tiny_config(performance={"detune_cents": 5.0}), tmp_path, hours=4.0 / 3600, workers=1, progress=False)
     with np.load(tmp_path / recs[0]["file"]) as z:
         assert z["mix"].dtype == np.float16 and z["stems"].dtype == np.float16
         assert z["rolls"].dtype == np.uint8 and z["programs"].dtype == np.int16
