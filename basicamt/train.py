@@ -249,6 +249,16 @@ def _validate(model, val_set, cfg: TrainConfig) -> dict:
     return out
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 convolutions natively (AVX512-BF16 or AMX; oneDNN's check)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older or unusual build: do not guess
+        return True
+
+
 def train(
     cfg: TrainConfig,
     train_set,
@@ -295,6 +305,9 @@ def train(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, int(cfg.threads)))
+    if cfg.bf16 and not native_bf16():
+        logger.warning("bf16 autocast on a CPU without native bf16 is emulated and several times slower than "
+                    "fp32 (python -m septimbre.basicamt.bench compares them): consider \"bf16\": false")
     model = _build_model(cfg)
     if init_from is not None and not resume:
         _load_initial_weights(model, init_from)

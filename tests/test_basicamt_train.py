@@ -268,3 +268,14 @@ def test_rolls_to_notes_keeps_same_pitch_notes_of_two_instruments():
     assert len(notes) == 2
     assert sorted(notes[:, 2].tolist()) == [34.0, 34.0]
     assert sorted(np.round(notes[:, 1] * 22050 / 256).tolist()) == [10.0, 12.0]
+
+
+@pytest.mark.parametrize("bf16, native, warned", [(True, False, True), (True, True, False), (False, False, False)])
+def test_bf16_on_a_cpu_without_it_is_warned_about(monkeypatch, caplog, tmp_path, bf16, native, warned):
+    import septimbre.basicamt.train as train_mod
+
+    monkeypatch.setattr(train_mod, "native_bf16", lambda: native)
+    with caplog.at_level("WARNING", logger=train_mod.logger.name):
+        train(tiny_config(max_steps=1, bf16=bf16), ToneDataset(4, clip_seconds=0.5, seed=1), None, tmp_path,
+              progress=False)
+    assert any("bf16" in r.getMessage() for r in caplog.records) == warned
