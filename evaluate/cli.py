@@ -127,7 +127,9 @@ def _setup_peers(args) -> int:
 
 
 def _transcription(args) -> int:
-    from septimbre.evaluate.transcription import evaluate_sets, format_part_recall, format_polyphony, format_table
+    from septimbre.evaluate.transcription import (
+        evaluate_sets, format_context_recall, format_part_recall, format_polyphony, format_table,
+    )
 
     trios_dir = args.trios or default_trios_dir()
     sets = args.sets
@@ -154,6 +156,10 @@ def _transcription(args) -> int:
     if by_count:
         print("\nNote precision / recall by number of instruments in the mix (pooled):")
         print(by_count)
+    by_context = format_context_recall(results)
+    if by_context:
+        print("\nNote recall by what starts with each note (within 50 ms; pooled):")
+        print(by_context)
     if args.out:
         args.out.write_text(json.dumps({r.name: r.to_dict() for r in results}, indent=1))
         print(f"wrote {args.out}")

@@ -254,6 +254,26 @@ def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
     return {label: (int(hit[m].sum()), int(m.sum())) for label, m in masks.items()}
 
 
+#: Labels of :func:`onset_context`, in table order.
+ONSET_CONTEXTS: tuple[str, ...] = ("alone", "chord", "on-partial")
+
+
+def onset_context(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> list[str]:
+    """What sounds up with each reference note's onset: one label of :data:`ONSET_CONTEXTS` per row.
+
+    ``"on-partial"``: another reference note starts within ``onset_tolerance_s`` at
+    :data:`GHOST_INTERVALS` semitones below it (the note starts on that note's partials: octave,
+    twelfth, ... doublings); ``"chord"``: another note starts within the tolerance, none there;
+    ``"alone"``: no other note starts within it. ``ref`` as in :func:`as_note_array`; order kept.
+    """
+    ref_a = as_note_array(ref)
+    together = np.abs(ref_a[:, None, 0] - ref_a[None, :, 0]) <= onset_tolerance_s
+    np.fill_diagonal(together, False)
+    below = np.isin(ref_a[:, None, 2] - ref_a[None, :, 2], GHOST_INTERVALS)
+    labels = np.where((together & below).any(1), "on-partial", np.where(together.any(1), "chord", "alone"))
+    return [str(x) for x in labels]
+
+
 def count_doubled_notes(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> int:
     """Reference notes that double the one before them: same pitch, onset within ``onset_tolerance_s``
     of the previous note of that pitch (e.g. two instruments in unison).

@@ -45,6 +45,8 @@ class SetResult:
     n_instruments: dict[str, int] = field(default_factory=dict)
     # piece -> reference notes doubling another (unisons: see metrics.count_doubled_notes)
     n_doubled: dict[str, int] = field(default_factory=dict)
+    # system -> piece -> onset context -> (matched, total) reference notes (metrics.onset_context)
+    context_recall: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
 
     def pooled(self, system: str) -> M.Scores:
         return M.pool(self.per_piece[system][p] for p in self.pieces)
@@ -64,11 +66,12 @@ class SetResult:
                 "pooled": self.pooled(system).to_dict(),
                 "mean": self.mean(system),
             }
-            if self.part_recall.get(system):
-                out["systems"][system]["recall_by_part"] = {
-                    piece: {part: {"matched": m, "total": t} for part, (m, t) in parts.items()}
-                    for piece, parts in self.part_recall[system].items()
-                }
+            for key, table in (("recall_by_part", self.part_recall), ("recall_by_onset_context", self.context_recall)):
+                if table.get(system):
+                    out["systems"][system][key] = {
+                        piece: {label: {"matched": m, "total": t} for label, (m, t) in groups.items()}
+                        for piece, groups in table[system].items()
+                    }
         return out
 
 
@@ -106,6 +109,10 @@ def evaluate_set(
         result.part_recall[system] = {
             piece.name: M.recall_by_part(piece.reference, list(file.notes), piece.parts)
             for piece, file in zip(pieces, run.files) if piece.parts is not None
+        }
+        result.context_recall[system] = {
+            piece.name: M.recall_by_part(piece.reference, list(file.notes), M.onset_context(piece.reference))
+            for piece, file in zip(pieces, run.files)
         }
     return result
 
@@ -195,6 +202,32 @@ def format_polyphony(results: Sequence[SetResult]) -> str:
                 cells += [_fmt(scores.note_precision), _fmt(scores.note_recall)]
             rows.append(cells)
         lines += [align_columns([header] + rows, left=1), ""]
+    return "\n".join(lines).rstrip()
+
+
+def format_context_recall(results: Sequence[SetResult]) -> str:
+    """Pooled note recall by what starts with each reference note (:func:`metrics.onset_context`).
+
+    One row per (set, context): ``alone`` (no other note starts within 50 ms), ``chord`` (others
+    do, none 12, 19, 24, 28, 31 or 36 semitones below), ``on-partial`` (one does: the note starts on
+    a lower note's partials, where a merged transcription must tell a doubling from a harmonic
+    ghost), the number of such reference notes over all pieces, then each system's recall of them.
+    Empty when no system ran.
+    """
+    lines: list[str] = []
+    for res in results:
+        systems = [s for s in res.per_piece if res.context_recall.get(s)]
+        if not systems:
+            continue
+        header = ["set", "onset context", "notes"] + [f"R {s}" for s in systems]
+        rows = []
+        for label in M.ONSET_CONTEXTS:
+            counts = [[res.context_recall[s][p].get(label, (0, 0)) for p in res.pieces] for s in systems]
+            total = sum(t for _, t in counts[0])
+            if total == 0:
+                continue
+            rows.append([res.name, label, str(total)] + [_fmt(sum(m for m, _ in c) / total) for c in counts])
+        lines += [align_columns([header] + rows, left=2), ""]
     return "\n".join(lines).rstrip()
 
 

@@ -18,7 +18,13 @@ from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_ben
 from septimbre.evaluate.cli import build_parser
 from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces, trios_stem_pieces
 from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
-from septimbre.evaluate.transcription import SetResult, format_part_recall, format_polyphony, format_table
+from septimbre.evaluate.transcription import (
+    SetResult,
+    format_context_recall,
+    format_part_recall,
+    format_polyphony,
+    format_table,
+)
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN, N_PITCHES, SAMPLE_RATE
 from septimbre.utils.errors import MissingResourceError
 
@@ -243,6 +249,34 @@ def test_precision_recall_by_number_of_instruments_table():
     assert lines[3].split() == ["synthetic-val", "2", "2", "4", "0.250", "0.667", "0.500"]
     assert json.loads(json.dumps(res.to_dict()))["n_instruments"] == {"a": 1, "b": 2, "c": 2}
     assert format_polyphony([SetResult(name="x", pieces=["a"])]) == ""  # counts unknown: no table
+
+
+def test_onset_context_finds_notes_starting_on_a_lower_notes_partials():
+    ref = [(0.0, 1.0, 48), (0.02, 1.0, 60), (0.04, 1.0, 67),  # C3 with its octave (20 ms) and twelfth (40 ms)
+           (1.0, 2.0, 50), (1.03, 2.0, 54),                   # a third: a chord, not on a partial
+           (2.0, 3.0, 60), (2.3, 3.0, 72)]                    # an octave 300 ms later: alone
+    assert M.onset_context(ref) == ["chord", "on-partial", "on-partial", "chord", "chord", "alone", "alone"]
+    assert M.onset_context([(0.0, 1.0, 48), (0.06, 1.0, 60)]) == ["alone", "alone"]  # beyond 50 ms
+    assert M.onset_context([]) == []
+
+
+def test_recall_by_onset_context_table():
+    ref = [(0.0, 1.0, 48), (0.0, 1.0, 60), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 3.0, 62)]
+    est = [(0.0, 1.0, 48), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 3.0, 62)]  # the octave doubling lost
+    res = SetResult(name="synthetic-val", pieces=["a", "b"])
+    res.per_piece["sys"] = {"a": M.evaluate_notes(ref, est), "b": M.evaluate_notes(ref[:1], [])}
+    res.context_recall["sys"] = {"a": M.recall_by_part(ref, est, M.onset_context(ref)),
+                                 "b": M.recall_by_part(ref[:1], [], M.onset_context(ref[:1]))}
+    lines = format_context_recall([res]).splitlines()
+    assert lines[0].split() == ["set", "onset", "context", "notes", "R", "sys"]
+    assert [line.split() for line in lines[2:]] == [
+        ["synthetic-val", "alone", "2", "0.500"],  # piece a's D4 found, piece b's lone C3 missed
+        ["synthetic-val", "chord", "3", "1.000"],
+        ["synthetic-val", "on-partial", "1", "0.000"],
+    ]
+    doc = json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["recall_by_onset_context"]
+    assert doc["a"]["on-partial"] == {"matched": 0, "total": 1}
+    assert format_context_recall([SetResult(name="x", pieces=["a"])]) == ""  # nothing ran: no table
 
 
 def test_doubled_notes_are_unisons_within_the_onset_tolerance():
