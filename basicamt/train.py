@@ -464,9 +464,10 @@ def _load_initial_weights(model, stem: str | Path) -> None:
 
     The architectures must match, except that ``model`` may have more time-context blocks
     (``time_blocks``), which start quiet (:func:`~septimbre.basicamt.network.quiet_residual_branch`),
-    and wider channels (:data:`~septimbre.basicamt.network.GROWABLE_WIDTHS`), whose new channels
-    start ignored (:func:`~septimbre.basicamt.network.widen_from`): training begins from the saved
-    model's behaviour.
+    wider channels (:data:`~septimbre.basicamt.network.GROWABLE_WIDTHS`), whose new channels
+    start ignored (:func:`~septimbre.basicamt.network.widen_from`), and, in the ``"pitch"`` layout,
+    more harmonic-stacking ratios appended after the saved ones (new input channels of the early
+    conv, likewise ignored at first): training begins from the saved model's behaviour.
     """
     import dataclasses
 
@@ -476,11 +477,14 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     source, _ = load_model(stem)
     src_dil, dst_dil = source.config.block_time_dilations(), model.config.block_time_dilations()
     grown = source.config.time_blocks < model.config.time_blocks
-    plain = dict(time_blocks=0, time_dilation=1, time_dilations=(),  # compared below, block by block
+    plain = dict(time_blocks=0, time_dilation=1, time_dilations=(), harmonics=(1.0,),  # compared below
                  **{k: 0 for k in GROWABLE_WIDTHS})
     same = dataclasses.replace(source.config, **plain) == dataclasses.replace(model.config, **plain)
     narrower = any(getattr(model.config, k) < getattr(source.config, k) for k in GROWABLE_WIDTHS)
-    if not same or narrower or len(src_dil) > len(dst_dil) or dst_dil[:len(src_dil)] != src_dil:
+    src_h, dst_h = tuple(source.config.harmonics), tuple(model.config.harmonics)
+    harmonics_ok = dst_h == src_h or (dst_h[:len(src_h)] == src_h and model.config.layout == "pitch")
+    if (not same or narrower or not harmonics_ok or len(src_dil) > len(dst_dil)
+            or dst_dil[:len(src_dil)] != src_dil):
         raise ParameterError(f"--init {stem}: its architecture differs from the config's model "
                              f"({source.config} vs {model.config})")
     missing = widen_from(model, source)
@@ -492,6 +496,7 @@ def _load_initial_weights(model, stem: str | Path) -> None:
         quiet_residual_branch(model.time_context[i])
     widened = [f"{k} {getattr(source.config, k)}->{getattr(model.config, k)}" for k in GROWABLE_WIDTHS
                if getattr(model.config, k) != getattr(source.config, k)]
+    widened += [f"harmonics +{list(dst_h[len(src_h):])}"] if dst_h != src_h else []
     logger.info("initialised from %s%s%s", stem, f" (+{len(new)} quiet time blocks)" if grown else "",
                 f" (widened: {', '.join(widened)})" if widened else "")
 

@@ -215,6 +215,36 @@ def test_init_may_widen_channels_and_starts_computing_the_same(trained):
         _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "neck_channels": 3})), stem)
 
 
+def test_init_may_append_harmonics_which_start_ignored(trained):
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+    from septimbre.basicamt.train import _load_initial_weights
+    from septimbre.model.stacking import DEFAULT_HARMONICS
+    from septimbre.utils.errors import ParameterError
+
+    _, _, _, result = trained
+    stem = result.out_dir / "basicamt"
+    source, _ = load_model(stem)
+    more = BasicAMT(BasicAMTConfig.from_dict({**TINY, "harmonics": list(DEFAULT_HARMONICS) + [1.5, 2.5]}))
+    _load_initial_weights(more, stem)
+    n_h = len(DEFAULT_HARMONICS)
+    assert more.early[0].weight.shape[1] == n_h + 2
+    torch.testing.assert_close(more.early[0].weight[:, :n_h], source.early[0].weight, rtol=0, atol=0)
+    assert float(more.early[0].weight[:, n_h:].abs().max()) == 0.0
+    source.eval(), more.eval()
+    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        (o0, f0), (o1, f1) = source(x), more(x)
+    torch.testing.assert_close(f1, f0, rtol=0, atol=1e-5)
+    torch.testing.assert_close(o1, o0, rtol=0, atol=1e-5)
+    more.train()  # the new inputs learn: their zero weights get a gradient
+    onset, frame = more.logits(x)
+    (onset.mean() + frame.mean()).backward()
+    assert float(more.early[0].weight.grad[:, n_h:].abs().max()) > 0
+    for harmonics in ([1.5] + list(DEFAULT_HARMONICS), list(DEFAULT_HARMONICS[:-1])):  # not appended
+        with pytest.raises(ParameterError, match="architecture differs"):
+            _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "harmonics": harmonics})), stem)
+
+
 def test_widen_from_is_exact_without_new_blocks():
     from septimbre.basicamt.network import BasicAMT, BasicAMTConfig, widen_from
     from septimbre.utils.errors import ParameterError
