@@ -306,8 +306,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, int(cfg.threads)))
     if cfg.bf16 and not native_bf16():
-        logger.warning("bf16 autocast on a CPU without native bf16 is emulated and several times slower than "
-                    "fp32 (python -m septimbre.basicamt.bench compares them): consider \"bf16\": false")
+        logger.warning("bf16 autocast on a CPU without native bf16 is emulated and several times slower "
+                       "than fp32 (python -m septimbre.basicamt.bench compares them): consider \"bf16\": false")
     model = _build_model(cfg)
     if init_from is not None and not resume:
         _load_initial_weights(model, init_from)
