@@ -90,6 +90,7 @@ def evaluate_set(
                        n_instruments={p.name: p.n_instruments for p in pieces if p.n_instruments is not None},
                        n_doubled={p.name: M.count_doubled_notes(p.reference) for p in pieces})
     paths = [str(p.audio_path) for p in pieces]
+    contexts = [M.onset_context(p.reference) for p in pieces]  # the same for every system
     for system in systems:
         extra: list[str] = []
         if system == OURS:
@@ -111,8 +112,8 @@ def evaluate_set(
             for piece, file in zip(pieces, run.files) if piece.parts is not None
         }
         result.context_recall[system] = {
-            piece.name: M.recall_by_part(piece.reference, list(file.notes), M.onset_context(piece.reference))
-            for piece, file in zip(pieces, run.files)
+            piece.name: M.recall_by_part(piece.reference, list(file.notes), context)
+            for piece, file, context in zip(pieces, run.files, contexts)
         }
     return result
 
