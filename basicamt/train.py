@@ -95,6 +95,11 @@ class TrainConfig:
         above a sounding note (:func:`septimbre.model.losses.harmonic_mask`), where harmonic ghosts
         and real octave / twelfth doublings are told apart; in the objective only. 1 in the
         research design.
+    reattack_loss_weight : float
+        Multiplier of the onset loss's positives at re-attacks, onsets of a pitch sounding just
+        before (:func:`septimbre.model.losses.reattack_mask`): the held-pitch onsets that are real,
+        which the leak weighting otherwise teaches the onset head to suppress; in the objective
+        only. 1 in the research design.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -124,6 +129,7 @@ class TrainConfig:
     leak_loss_weight: float = 1.0
     positive_loss_weight: float = 1.0
     harmonic_loss_weight: float = 1.0
+    reattack_loss_weight: float = 1.0
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -137,6 +143,8 @@ class TrainConfig:
             raise ParameterError(f"positive_loss_weight must be > 0, got {self.positive_loss_weight}")
         if not self.harmonic_loss_weight > 0:
             raise ParameterError(f"harmonic_loss_weight must be > 0, got {self.harmonic_loss_weight}")
+        if not self.reattack_loss_weight > 0:
+            raise ParameterError(f"reattack_loss_weight must be > 0, got {self.reattack_loss_weight}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -401,7 +409,8 @@ def train(
                                               onset_weight=cfg.onset_loss_weight,
                                               leak_weight=cfg.leak_loss_weight,
                                               positive_weight=cfg.positive_loss_weight,
-                                              harmonic_weight=cfg.harmonic_loss_weight)
+                                              harmonic_weight=cfg.harmonic_loss_weight,
+                                              reattack_weight=cfg.reattack_loss_weight)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

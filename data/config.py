@@ -65,6 +65,8 @@ DEFAULT_PERFORMANCE = {
     "pedal_change_prob": [0.3, 1.0],
     "pedal_catch_s": [0.03, 0.15],
     "detune_cents": 0.0,
+    "rearticulate_prob": 0.0,
+    "rearticulate_gap_s": [0.03, 0.1],
 }
 
 DEFAULT_ROOM = {
@@ -146,6 +148,11 @@ class DataConfig:
         object.__setattr__(self, "family_weights", {**DEFAULT_FAMILY_WEIGHTS, **self.family_weights})
         if not 0.0 <= self.performance["detune_cents"] < MAX_BEND_CENTS:
             raise ParameterError(f"performance.detune_cents must be in [0, {MAX_BEND_CENTS:g}) cents")
+        if not 0.0 <= self.performance["rearticulate_prob"] <= 1.0:
+            raise ParameterError("performance.rearticulate_prob must be in [0, 1]")
+        gap_lo, gap_hi = self.performance["rearticulate_gap_s"]
+        if not 0.0 <= gap_lo <= gap_hi <= 0.5:
+            raise ParameterError("performance.rearticulate_gap_s must be [min, max] seconds with 0 <= min <= max <= 0.5")
 
     @classmethod
     def from_json(cls, path: str | Path) -> DataConfig:

@@ -23,7 +23,7 @@ from septimbre.data.notes import (
     sanitize,
     transpose_notes,
 )
-from septimbre.data.performance import control_curves, humanize, mono_legato, sustain_pedal
+from septimbre.data.performance import control_curves, humanize, mono_legato, rearticulate, sustain_pedal
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
 from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
@@ -81,6 +81,8 @@ LEGATO_STREAM = 2000
 PEDAL_STREAM = 3000
 #: Stream offset of the per-stem intonation (detune) draws (likewise).
 DETUNE_STREAM = 4000
+#: Stream offset of the re-articulation draws (likewise).
+REARTICULATE_STREAM = 5000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -213,6 +215,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     legato_rng = example_rng(config, index, LEGATO_STREAM + 3 * attempt)
     pedal_rng = example_rng(config, index, PEDAL_STREAM + 3 * attempt)
     detune_rng = example_rng(config, index, DETUNE_STREAM + 3 * attempt)
+    reartic_rng = example_rng(config, index, REARTICULATE_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -248,6 +251,9 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         played = sanitize(played, low=info.low, high=info.high, duration_s=duration_s)
         if not played:
             continue
+        rearticulated = perf["rearticulate_prob"] > 0 and reartic_rng.random() < perf["rearticulate_prob"]
+        if rearticulated:
+            played = rearticulate(played, reartic_rng, gap_s=perf["rearticulate_gap_s"])
         legato = False
         if (perf["mono_legato_prob"] > 0 and not info.polyphonic and info.sustained
                 and legato_rng.random() < perf["mono_legato_prob"]):
@@ -312,6 +318,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "tilt_db_per_octave": round(tilt, 2),
                 "body_peaks": n_body,
                 "mono_legato": legato,
+                "rearticulated": bool(rearticulated),
                 "pedal_changes": len(pedal_events) // 2,
                 "vibrato_cents": round(vib, 1),
                 "detune_cents": round(detune, 1),

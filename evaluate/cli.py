@@ -158,7 +158,7 @@ def _transcription(args) -> int:
         print(by_count)
     by_context = format_context_recall(results)
     if by_context:
-        print("\nNote recall by what starts with each note (within 50 ms; pooled):")
+        print("\nNote recall by what starts with each note (within 50 ms; pooled), and of re-attacked pitches:")
         print(by_context)
     if args.out:
         args.out.write_text(json.dumps({r.name: r.to_dict() for r in results}, indent=1))

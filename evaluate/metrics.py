@@ -226,6 +226,34 @@ def match_notes(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANC
     )
 
 
+def matched_reference(ref: Any, est: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> np.ndarray:
+    """Which reference notes the estimate matches (mir_eval matching, onsets only).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_ref,)], bool
+        ``True`` where reference row ``i`` (order of :func:`as_note_array`) has a match.
+    """
+    ref_a = as_note_array(ref)
+    hit = np.zeros(len(ref_a), bool)
+    for i, _ in match_notes(ref_a, est, onset_tolerance_s=onset_tolerance_s):
+        hit[i] = True
+    return hit
+
+
+def count_by_label(hit: np.ndarray, labels: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``{label: (matched, total)}`` reference notes, labels in first-appearance order.
+
+    ``hit`` from :func:`matched_reference`; ``labels`` one per reference row.
+    """
+    hit = np.asarray(hit, bool)
+    if len(labels) != len(hit):
+        raise ParameterError(f"{len(labels)} labels for {len(hit)} reference notes")
+    arr = np.asarray(labels, dtype=object)
+    masks = {label: arr == label for label in dict.fromkeys(labels)}
+    return {label: (int(hit[m].sum()), int(m.sum())) for label, m in masks.items()}
+
+
 def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
                    onset_tolerance_s: float = ONSET_TOLERANCE_S) -> dict[str, tuple[int, int]]:
     """Note recall per instrument of a merged reference, from one matching of all notes.
@@ -246,12 +274,7 @@ def recall_by_part(ref: Any, est: Any, parts: Sequence[str], *,
     ref_a = as_note_array(ref)
     if len(parts) != len(ref_a):
         raise ParameterError(f"{len(parts)} part labels for {len(ref_a)} reference notes")
-    hit = np.zeros(len(ref_a), bool)
-    for i, _ in match_notes(ref_a, est, onset_tolerance_s=onset_tolerance_s):
-        hit[i] = True
-    labels = np.asarray(parts, dtype=object)
-    masks = {label: labels == label for label in dict.fromkeys(parts)}
-    return {label: (int(hit[m].sum()), int(m.sum())) for label, m in masks.items()}
+    return count_by_label(matched_reference(ref_a, est, onset_tolerance_s=onset_tolerance_s), parts)
 
 
 #: Labels of :func:`onset_context`, in table order.
@@ -272,6 +295,31 @@ def onset_context(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> 
     below = np.isin(ref_a[:, None, 2] - ref_a[None, :, 2], GHOST_INTERVALS)
     labels = np.where((together & below).any(1), "on-partial", np.where(together.any(1), "chord", "alone"))
     return [str(x) for x in labels]
+
+
+#: Label of re-attacked notes in the onset-context table (:func:`reattacked`).
+REATTACK = "re-attack"
+#: A note re-attacks its pitch when another note of that pitch sounded until less than this before it, s.
+REATTACK_GAP_S = 0.06
+
+
+def reattacked(ref: Any, *, gap_s: float = REATTACK_GAP_S,
+               onset_tolerance_s: float = ONSET_TOLERANCE_S) -> np.ndarray:
+    """Reference notes that re-attack a pitch already sounding: ``(n_ref,)`` bool, order kept.
+
+    Row ``i`` is a re-attack when another reference note of the same pitch started more than
+    ``onset_tolerance_s`` before it (so not a unison doubling, :func:`count_doubled_notes`) and
+    ended less than ``gap_s`` seconds before its onset, or still sounds there: a repeated note
+    (tongued, re-bowed, re-struck) or a pitch another instrument holds. Its onset is the change
+    that a sustaining pitch hides.
+    """
+    ref_a = as_note_array(ref)
+    if len(ref_a) < 2:
+        return np.zeros(len(ref_a), bool)
+    same = ref_a[:, None, 2] == ref_a[None, :, 2]
+    earlier = ref_a[None, :, 0] < ref_a[:, None, 0] - onset_tolerance_s
+    recent = ref_a[None, :, 1] > ref_a[:, None, 0] - gap_s
+    return (same & earlier & recent).any(1)
 
 
 def count_doubled_notes(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> int:

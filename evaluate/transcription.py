@@ -45,7 +45,8 @@ class SetResult:
     n_instruments: dict[str, int] = field(default_factory=dict)
     # piece -> reference notes doubling another (unisons: see metrics.count_doubled_notes)
     n_doubled: dict[str, int] = field(default_factory=dict)
-    # system -> piece -> onset context -> (matched, total) reference notes (metrics.onset_context)
+    # system -> piece -> onset context -> (matched, total) reference notes (metrics.onset_context),
+    # plus metrics.REATTACK for the notes that re-attack a sounding pitch (metrics.reattacked)
     context_recall: dict[str, dict[str, dict[str, tuple[int, int]]]] = field(default_factory=dict)
 
     def pooled(self, system: str) -> M.Scores:
@@ -91,6 +92,7 @@ def evaluate_set(
                        n_doubled={p.name: M.count_doubled_notes(p.reference) for p in pieces})
     paths = [str(p.audio_path) for p in pieces]
     contexts = [M.onset_context(p.reference) for p in pieces]  # the same for every system
+    reattacks = [M.reattacked(p.reference) for p in pieces]
     for system in systems:
         extra: list[str] = []
         if system == OURS:
@@ -107,13 +109,15 @@ def evaluate_set(
             piece.name: M.evaluate_notes(piece.reference, list(file.notes))
             for piece, file in zip(pieces, run.files)
         }
+        hits = [M.matched_reference(piece.reference, list(file.notes)) for piece, file in zip(pieces, run.files)]
         result.part_recall[system] = {
-            piece.name: M.recall_by_part(piece.reference, list(file.notes), piece.parts)
-            for piece, file in zip(pieces, run.files) if piece.parts is not None
+            piece.name: M.count_by_label(hit, piece.parts)
+            for piece, hit in zip(pieces, hits) if piece.parts is not None
         }
         result.context_recall[system] = {
-            piece.name: M.recall_by_part(piece.reference, list(file.notes), context)
-            for piece, file, context in zip(pieces, run.files, contexts)
+            piece.name: {**M.count_by_label(hit, context),
+                         M.REATTACK: (int(hit[again].sum()), int(again.sum()))}
+            for piece, hit, context, again in zip(pieces, hits, contexts, reattacks)
         }
     return result
 
@@ -212,8 +216,9 @@ def format_context_recall(results: Sequence[SetResult]) -> str:
     One row per (set, context): ``alone`` (no other note starts within 50 ms), ``chord`` (others
     do, none 12, 19, 24, 28, 31 or 36 semitones below), ``on-partial`` (one does: the note starts on
     a lower note's partials, where a merged transcription must tell a doubling from a harmonic
-    ghost), the number of such reference notes over all pieces, then each system's recall of them.
-    Empty when no system ran.
+    ghost), then ``re-attack`` (a subset across the three: the note's pitch was still sounding, or
+    stopped less than 60 ms before, :func:`metrics.reattacked`); the number of such reference notes
+    over all pieces, then each system's recall of them. Empty when no system ran.
     """
     lines: list[str] = []
     for res in results:
@@ -222,7 +227,7 @@ def format_context_recall(results: Sequence[SetResult]) -> str:
             continue
         header = ["set", "onset context", "notes"] + [f"R {s}" for s in systems]
         rows = []
-        for label in M.ONSET_CONTEXTS:
+        for label in (*M.ONSET_CONTEXTS, M.REATTACK):
             counts = [[res.context_recall[s][p].get(label, (0, 0)) for p in res.pieces] for s in systems]
             total = sum(t for _, t in counts[0])
             if total == 0:

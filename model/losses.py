@@ -7,6 +7,11 @@ The onset term may weight its negatives up at *leak* positions (:func:`leak_mask
 held (sounding, not starting) while another note starts within :data:`LEAK_REACH_FRAMES`. On real
 recordings most same-pitch false onsets sit there: the attack of a new note makes the onset head
 fire on pitches that are already sounding.
+
+The onset term may also weight its positives up at *re-attacks* (:func:`reattack_mask`): onsets of
+a pitch that was sounding within :data:`REATTACK_REACH_FRAMES` before (a repeated note, or a pitch
+another instrument holds). The leak weighting teaches the onset head to stay silent on held pitches
+when something else starts; these are the held-pitch onsets that are real.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ ONSET_ALPHA: float = 0.06
 #: A held pitch is a leak position when any note starts within this many frames of it (either side);
 #: positions within this many frames of the pitch's own onset are never leak positions.
 LEAK_REACH_FRAMES: int = 2
+#: An onset is a re-attack when its pitch's frame target is on in any of this many frames before it
+#: (5 frames, 58 ms: the evaluation's re-attack gap, metrics.REATTACK_GAP_S, is 60 ms).
+REATTACK_REACH_FRAMES: int = 5
 
 
 def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
@@ -40,6 +48,18 @@ def leak_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.T
     anywhere = F.max_pool1d(on.amax(dim=1, keepdim=True), k, stride=1, padding=LEAK_REACH_FRAMES)
     held = (frame_target.float() > 0.5) & (own < 0.5)
     return (held & (anywhere > 0.5)).float()
+
+
+def reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
+    """Onsets of a pitch that was sounding just before: ``(batch, 84, frames)`` float 0/1.
+
+    Marked: onset target on at ``(p, t)`` and frame target on at ``(p, t - k)`` for some
+    ``1 <= k <= REATTACK_REACH_FRAMES``.
+    """
+    on = frame_target.float().clamp(0.0, 1.0)
+    k = REATTACK_REACH_FRAMES
+    before = F.max_pool1d(F.pad(on, (k, 0)), k, stride=1)[..., : on.shape[-1]]
+    return ((onset_target.float() > 0.5) & (before > 0.5)).float()
 
 
 def harmonic_mask(frame_target: torch.Tensor) -> torch.Tensor:
@@ -98,6 +118,7 @@ def transcription_loss(
     leak_weight: float = 1.0,
     positive_weight: float = 1.0,
     harmonic_weight: float = 1.0,
+    reattack_weight: float = 1.0,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
@@ -106,7 +127,8 @@ def transcription_loss(
     the positive terms of both losses in ``total`` only (raising the focal alpha's share of
     positives: ``alpha * w / (alpha * w + 1 - alpha)``); ``harmonic_weight`` multiplies both terms of
     both losses at :func:`harmonic_mask` positions in ``total`` only (the ghost-or-real-note
-    decision). ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
+    decision); ``reattack_weight`` multiplies the onset term's positives at :func:`reattack_mask`
+    positions in ``total`` only. ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
     weights compare.
     """
     f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
@@ -115,9 +137,10 @@ def transcription_loss(
     onset = (pos + neg).mean()
     # Element weights of the objective, one factor per option (1 where an option is off):
     # positives x positive_weight; every term at harmonic positions x harmonic_weight; onset
-    # negatives at leak positions x leak_weight.
+    # negatives at leak positions x leak_weight; onset positives at re-attacks x reattack_weight.
     harmonic = 1.0 if harmonic_weight == 1.0 else 1.0 + (harmonic_weight - 1.0) * harmonic_mask(frame_target)
     leak = 1.0 if leak_weight == 1.0 else 1.0 + (leak_weight - 1.0) * leak_mask(onset_target, frame_target)
     objective_frame = ((positive_weight * f_pos + f_neg) * harmonic).mean()
-    objective_onset = ((positive_weight * pos + neg * leak) * harmonic).mean()
+    again = 1.0 if reattack_weight == 1.0 else 1.0 + (reattack_weight - 1.0) * reattack_mask(onset_target, frame_target)
+    objective_onset = ((positive_weight * pos * again + neg * leak) * harmonic).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

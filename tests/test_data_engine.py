@@ -536,3 +536,81 @@ def test_pedal_extends_piano_labels_only_and_draws_from_its_own_stream():
             assert all(y.end_s >= x.end_s - 1e-9 for x, y in zip(a, b)) and a != b
         else:
             assert m["pedal_changes"] == 0 and a == b
+
+
+# ---------------------------------------------------------------- re-articulation
+
+
+def test_rearticulate_leaves_a_break_before_repeated_pitches_only():
+    from septimbre.data.performance import rearticulate
+
+    line = [
+        ScoreNote(0.0, 0.5, 60, 90),  # repeated at once: ends 50 ms before the re-attack
+        ScoreNote(0.5, 1.0, 60, 90),  # next 60 at 1.2, 200 ms later: already a break
+        ScoreNote(1.2, 1.5, 60, 90),  # next 60 at 1.6, 100 ms later: kept
+        ScoreNote(1.5, 1.6, 62, 90),  # another pitch follows at once: a change of note, kept
+        ScoreNote(1.6, 2.0, 60, 90),
+        ScoreNote(3.0, 3.04, 64, 90),  # too short to lose 50 ms: keeps MIN_NOTE_S (30 ms)
+        ScoreNote(3.04, 3.5, 64, 90),
+        ScoreNote(4.0, 4.4, 67, 90),  # chord notes: only the repeated pitch changes
+        ScoreNote(4.0, 4.4, 71, 90),
+        ScoreNote(4.4, 4.8, 67, 90),
+    ]
+    out = rearticulate(list(reversed(line)), np.random.default_rng(0), gap_s=(0.05, 0.05))
+    assert [(n.start_s, n.pitch, n.velocity) for n in out] == [(n.start_s, n.pitch, n.velocity) for n in line]
+    assert [round(n.end_s, 6) for n in out] == [0.45, 1.0, 1.5, 1.6, 2.0, 3.03, 3.5, 4.35, 4.4, 4.8]
+    # Gaps are drawn per note inside the range.
+    rep = [ScoreNote(0.5 * i, 0.5 * (i + 1), 60, 90) for i in range(40)]
+    spaced = rearticulate(rep, np.random.default_rng(1), gap_s=(0.03, 0.1))
+    gaps = [b.start_s - a.end_s for a, b in zip(spaced, spaced[1:])]
+    assert min(gaps) >= 0.03 - 1e-9 and max(gaps) <= 0.1 + 1e-9 and np.std(gaps) > 0.01
+    with pytest.raises(ParameterError):
+        rearticulate(line, np.random.default_rng(0), gap_s=(0.1, 0.05))
+
+
+def test_rearticulated_repeat_dips_before_the_new_attack():
+    from septimbre.data.performance import rearticulate
+    from septimbre.data.render import render_stem
+
+    # A clarinet repeating D4: FluidSynth releases the old voice exactly at the new note-on, so the
+    # fundamental dips only briefly and part way; with a 60 ms break it falls well below the held level first.
+    notes = [ScoreNote(0.2, 1.0, 62, 90), ScoreNote(1.0, 1.8, 62, 90)]
+    n = int(2.0 * SAMPLE_RATE)
+
+    def dip(ns):
+        audio = render_stem(ns, soundfont=TIM, program=71, n_samples=n)
+        held = _fundamental_energy(audio, 62, 0.8)
+        return min(_fundamental_energy(audio, 62, t) for t in np.arange(0.85, 1.03, 0.005)) / held
+
+    plain = dip(notes)
+    broken = dip(rearticulate(notes, np.random.default_rng(0), gap_s=(0.06, 0.06)))
+    # (measured: 0.31 without the break, 0.08 with it)
+    assert broken < 0.15 and plain > 0.2 and broken < plain / 3
+
+
+def test_rearticulation_moves_offsets_only_and_draws_from_its_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [40, 56, 71]}}, n_instruments_weights=[0, 1],
+                performance={"repeat_prob": [0.6, 0.6]})
+    plain = make_example(tiny_config(**base), 5)
+    cfg = tiny_config(**{**base, "performance": {**base["performance"], "rearticulate_prob": 1.0,
+                                                  "rearticulate_gap_s": [0.05, 0.05]}})
+    broken = make_example(cfg, 5)
+    assert [m["program"] for m in plain.meta["instruments"]] == [m["program"] for m in broken.meta["instruments"]]
+    assert not any(m["rearticulated"] for m in plain.meta["instruments"])
+    assert all(m["rearticulated"] for m in broken.meta["instruments"])
+    moved = 0
+    for a, b in zip(plain.notes, broken.notes):
+        assert [(n.start_s, n.pitch) for n in a] == [(n.start_s, n.pitch) for n in b]
+        moved += sum(x.end_s != y.end_s for x, y in zip(a, b))
+        for x in b:  # every re-attack of a pitch now follows a break (unless the note was too short)
+            nxt = [y.start_s for y in b if y.pitch == x.pitch and y.start_s > x.start_s]
+            if nxt and x.end_s - x.start_s > 0.06:
+                assert min(nxt) - x.end_s >= 0.05 - 1e-9
+    assert moved > 0
+    assert not np.array_equal(plain.mix, broken.mix)
+    with pytest.raises(ParameterError, match="rearticulate"):
+        tiny_config(performance={"rearticulate_prob": 1.5})
+    with pytest.raises(ParameterError, match="rearticulate"):
+        tiny_config(performance={"rearticulate_gap_s": [0.1, 0.05]})

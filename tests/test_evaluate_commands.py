@@ -260,22 +260,40 @@ def test_onset_context_finds_notes_starting_on_a_lower_notes_partials():
     assert M.onset_context([]) == []
 
 
+def test_reattacked_notes_repeat_or_enter_a_sounding_pitch():
+    ref = [(0.0, 1.0, 60), (1.0, 2.0, 60),      # a repeat with no break: re-attack
+           (2.05, 3.0, 60),                     # 50 ms after the last one ended: re-attack
+           (3.2, 4.0, 60),                      # 200 ms later: a new note
+           (4.0, 6.0, 64), (5.0, 6.0, 64),      # enters a pitch another instrument holds: re-attack
+           (7.0, 8.0, 67), (7.02, 8.0, 67)]     # a unison doubling, not a re-attack
+    assert M.reattacked(ref).tolist() == [False, True, True, False, False, True, False, False]
+    assert M.reattacked([(0.0, 1.0, 60)]).tolist() == [False]
+    assert M.reattacked([]).shape == (0,)
+
+
 def test_recall_by_onset_context_table():
-    ref = [(0.0, 1.0, 48), (0.0, 1.0, 60), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 3.0, 62)]
-    est = [(0.0, 1.0, 48), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 3.0, 62)]  # the octave doubling lost
+    ref = [(0.0, 1.0, 48), (0.0, 1.0, 60), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 3.0, 62), (3.0, 4.0, 62)]
+    est = [(0.0, 1.0, 48), (1.0, 2.0, 50), (1.0, 2.0, 54), (2.0, 4.0, 62)]  # the octave and the repeat lost
+
+    def counts(r, e):
+        hit = M.matched_reference(r, e)
+        again = M.reattacked(r)
+        return {**M.count_by_label(hit, M.onset_context(r)), M.REATTACK: (int(hit[again].sum()), int(again.sum()))}
+
     res = SetResult(name="synthetic-val", pieces=["a", "b"])
     res.per_piece["sys"] = {"a": M.evaluate_notes(ref, est), "b": M.evaluate_notes(ref[:1], [])}
-    res.context_recall["sys"] = {"a": M.recall_by_part(ref, est, M.onset_context(ref)),
-                                 "b": M.recall_by_part(ref[:1], [], M.onset_context(ref[:1]))}
+    res.context_recall["sys"] = {"a": counts(ref, est), "b": counts(ref[:1], [])}
     lines = format_context_recall([res]).splitlines()
     assert lines[0].split() == ["set", "onset", "context", "notes", "R", "sys"]
     assert [line.split() for line in lines[2:]] == [
-        ["synthetic-val", "alone", "2", "0.500"],  # piece a's D4 found, piece b's lone C3 missed
+        ["synthetic-val", "alone", "3", "0.333"],  # piece a's first D4 found, its repeat and piece b's C3 missed
         ["synthetic-val", "chord", "3", "1.000"],
         ["synthetic-val", "on-partial", "1", "0.000"],
+        ["synthetic-val", "re-attack", "1", "0.000"],
     ]
     doc = json.loads(json.dumps(res.to_dict()))["systems"]["sys"]["recall_by_onset_context"]
     assert doc["a"]["on-partial"] == {"matched": 0, "total": 1}
+    assert doc["a"]["re-attack"] == {"matched": 0, "total": 1}
     assert format_context_recall([SetResult(name="x", pieces=["a"])]) == ""  # nothing ran: no table
 
 

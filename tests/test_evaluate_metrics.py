@@ -156,5 +156,10 @@ def test_recall_by_part_splits_one_matching_among_instruments():
     # The per-instrument counts add up to the merged recall.
     assert sum(m for m, _ in got.values()) == M.evaluate_notes(ref, est).n_matched
     assert M.recall_by_part(ref, [], ["a"] * 4) == {"a": (0, 4)}
+    # The same counts from one matching grouped two ways.
+    hit = M.matched_reference(ref, est)
+    assert hit.tolist() == [True, False, True, True]
+    assert M.count_by_label(hit, ["violin", "piano", "violin", "piano"]) == got
+    assert M.count_by_label(hit, ["x"] * 4) == {"x": (3, 4)}
     with pytest.raises(ParameterError):
         M.recall_by_part(ref, est, ["violin"])

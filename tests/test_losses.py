@@ -142,7 +142,8 @@ def test_positive_weight_scales_only_the_positive_terms_of_the_objective():
 
 @pytest.mark.parametrize("name, good, bad", [("leak_loss_weight", 10.0, -1.0),
                                              ("positive_loss_weight", 2.0, 0.0),
-                                             ("harmonic_loss_weight", 3.0, 0.0)])
+                                             ("harmonic_loss_weight", 3.0, 0.0),
+                                             ("reattack_loss_weight", 5.0, -2.0)])
 def test_train_config_rejects_a_non_positive_loss_weight(name, good, bad):
     from septimbre.basicamt.train import TrainConfig
     from septimbre.utils.errors import ParameterError
@@ -189,3 +190,36 @@ def test_loss_weights_multiply_where_they_meet():
     o_pos, o_neg = _focal_by_hand(on, on_t, 0.06)
     expected = float(((2 * f_pos + f_neg) * h).mean()) + float(((2 * o_pos + o_neg * lk) * h).mean())
     assert float(both.total) == pytest.approx(expected, rel=1e-5)
+
+
+def test_reattack_mask_marks_onsets_of_a_pitch_sounding_just_before():
+    from septimbre.model.losses import REATTACK_REACH_FRAMES, reattack_mask
+
+    k = REATTACK_REACH_FRAMES
+    on, fr = _held_note_and_a_new_one()  # row 30 sounds in frames 10-13
+    assert float(reattack_mask(on, fr).sum()) == 0  # two fresh onsets
+    fr[0, 10, 18:20] = 1  # row 10 repeated at once at frame 18
+    on[0, 10, 18] = 1
+    near, far = on.clone(), on.clone()
+    near[0, 30, 13 + k] = 1  # row 30 again k frames after its last frame: a re-attack
+    far[0, 30, 14 + k] = 1  # one frame later: a fresh onset
+    assert torch.nonzero(reattack_mask(near, fr)[0]).tolist() == [[10, 18], [30, 13 + k]]
+    assert torch.nonzero(reattack_mask(far, fr)[0]).tolist() == [[10, 18]]
+
+
+def test_reattack_weight_scales_only_the_onset_positives_at_reattacks():
+    from septimbre.model.losses import reattack_mask
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    fr_t[0, 10, 18:20] = 1
+    on_t[0, 10, 18] = 1
+    torch.manual_seed(6)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    heavy = transcription_loss(on, fr, on_t, fr_t, reattack_weight=4.0)
+    assert float(heavy.onset) == float(plain.onset)
+    o_pos, _ = _focal_by_hand(on, on_t, 0.06)
+    mask = reattack_mask(on_t, fr_t)
+    assert float(mask.sum()) == 1
+    expected = float(plain.total) + 3.0 * float((o_pos * mask).sum()) / on.numel()
+    assert float(heavy.total) == pytest.approx(expected, rel=1e-5)
