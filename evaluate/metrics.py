@@ -314,12 +314,16 @@ def reattacked(ref: Any, *, gap_s: float = REATTACK_GAP_S,
     that a sustaining pitch hides.
     """
     ref_a = as_note_array(ref)
-    if len(ref_a) < 2:
-        return np.zeros(len(ref_a), bool)
-    same = ref_a[:, None, 2] == ref_a[None, :, 2]
-    earlier = ref_a[None, :, 0] < ref_a[:, None, 0] - onset_tolerance_s
-    recent = ref_a[None, :, 1] > ref_a[:, None, 0] - gap_s
-    return (same & earlier & recent).any(1)
+    out = np.zeros(len(ref_a), bool)
+    for pitch in np.unique(ref_a[:, 2]):  # pairs within one pitch only: memory ~ (notes per pitch)^2
+        rows = np.flatnonzero(ref_a[:, 2] == pitch)
+        if len(rows) < 2:
+            continue
+        start, end = ref_a[rows, 0], ref_a[rows, 1]
+        earlier = start[None, :] < start[:, None] - onset_tolerance_s
+        recent = end[None, :] > start[:, None] - gap_s
+        out[rows] = (earlier & recent).any(1)
+    return out
 
 
 def count_doubled_notes(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> int:
