@@ -100,6 +100,11 @@ class TrainConfig:
         before (:func:`septimbre.model.losses.reattack_mask`): the held-pitch onsets that are real,
         which the leak weighting otherwise teaches the onset head to suppress; in the objective
         only. 1 in the research design.
+    unbroken_reattack_loss_weight : float or None
+        If given (>= 0), the multiplier at the re-attacks with no break in the labels
+        (:func:`septimbre.model.losses.unbroken_reattack_mask`) instead of ``reattack_loss_weight``:
+        0 ignores those onsets, which FluidSynth renders nearly inaudible. None: same as
+        ``reattack_loss_weight``.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -130,6 +135,7 @@ class TrainConfig:
     positive_loss_weight: float = 1.0
     harmonic_loss_weight: float = 1.0
     reattack_loss_weight: float = 1.0
+    unbroken_reattack_loss_weight: float | None = None
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -145,6 +151,9 @@ class TrainConfig:
             raise ParameterError(f"harmonic_loss_weight must be > 0, got {self.harmonic_loss_weight}")
         if not self.reattack_loss_weight > 0:
             raise ParameterError(f"reattack_loss_weight must be > 0, got {self.reattack_loss_weight}")
+        if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
+            raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
+                                 f"{self.unbroken_reattack_loss_weight}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -410,7 +419,8 @@ def train(
                                               leak_weight=cfg.leak_loss_weight,
                                               positive_weight=cfg.positive_loss_weight,
                                               harmonic_weight=cfg.harmonic_loss_weight,
-                                              reattack_weight=cfg.reattack_loss_weight)
+                                              reattack_weight=cfg.reattack_loss_weight,
+                                              unbroken_reattack_weight=cfg.unbroken_reattack_loss_weight)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

@@ -11,7 +11,10 @@ fire on pitches that are already sounding.
 The onset term may also weight its positives up at *re-attacks* (:func:`reattack_mask`): onsets of
 a pitch that was sounding within :data:`REATTACK_REACH_FRAMES` before (a repeated note, or a pitch
 another instrument holds). The leak weighting teaches the onset head to stay silent on held pitches
-when something else starts; these are the held-pitch onsets that are real.
+when something else starts; these are the held-pitch onsets that are real. Re-attacks whose pitch
+sounds right up to the onset (:func:`unbroken_reattack_mask`, no break in the frame target) may get
+their own weight: in FluidSynth renders they are hardly audible, so training may ignore them (0)
+while weighting up the re-attacks that follow a break, as played repetitions do.
 """
 
 from __future__ import annotations
@@ -59,6 +62,17 @@ def reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> tor
     on = frame_target.float().clamp(0.0, 1.0)
     k = REATTACK_REACH_FRAMES
     before = F.max_pool1d(F.pad(on, (k, 0)), k, stride=1)[..., : on.shape[-1]]
+    return ((onset_target.float() > 0.5) & (before > 0.5)).float()
+
+
+def unbroken_reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
+    """Onsets of a pitch sounding in the frame just before: ``(batch, 84, frames)`` float 0/1.
+
+    Marked: onset target on at ``(p, t)`` and frame target on at ``(p, t - 1)`` -- a repetition
+    with no break in the labels (a subset of :func:`reattack_mask`).
+    """
+    on = frame_target.float().clamp(0.0, 1.0)
+    before = F.pad(on, (1, 0))[..., : on.shape[-1]]
     return ((onset_target.float() > 0.5) & (before > 0.5)).float()
 
 
@@ -119,6 +133,7 @@ def transcription_loss(
     positive_weight: float = 1.0,
     harmonic_weight: float = 1.0,
     reattack_weight: float = 1.0,
+    unbroken_reattack_weight: float | None = None,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
@@ -128,7 +143,9 @@ def transcription_loss(
     positives: ``alpha * w / (alpha * w + 1 - alpha)``); ``harmonic_weight`` multiplies both terms of
     both losses at :func:`harmonic_mask` positions in ``total`` only (the ghost-or-real-note
     decision); ``reattack_weight`` multiplies the onset term's positives at :func:`reattack_mask`
-    positions in ``total`` only. ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
+    positions in ``total`` only, except at :func:`unbroken_reattack_mask` positions when
+    ``unbroken_reattack_weight`` is given (which may be 0: those positives are then ignored).
+    ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
     weights compare.
     """
     f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
@@ -141,6 +158,12 @@ def transcription_loss(
     harmonic = 1.0 if harmonic_weight == 1.0 else 1.0 + (harmonic_weight - 1.0) * harmonic_mask(frame_target)
     leak = 1.0 if leak_weight == 1.0 else 1.0 + (leak_weight - 1.0) * leak_mask(onset_target, frame_target)
     objective_frame = ((positive_weight * f_pos + f_neg) * harmonic).mean()
-    again = 1.0 if reattack_weight == 1.0 else 1.0 + (reattack_weight - 1.0) * reattack_mask(onset_target, frame_target)
+    unbroken_w = reattack_weight if unbroken_reattack_weight is None else unbroken_reattack_weight
+    if reattack_weight == 1.0 and unbroken_w == 1.0:
+        again = 1.0
+    else:
+        unbroken = unbroken_reattack_mask(onset_target, frame_target)
+        broken = reattack_mask(onset_target, frame_target) * (1.0 - unbroken)
+        again = 1.0 + (reattack_weight - 1.0) * broken + (unbroken_w - 1.0) * unbroken
     objective_onset = ((positive_weight * pos * again + neg * leak) * harmonic).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

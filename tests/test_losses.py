@@ -223,3 +223,51 @@ def test_reattack_weight_scales_only_the_onset_positives_at_reattacks():
     assert float(mask.sum()) == 1
     expected = float(plain.total) + 3.0 * float((o_pos * mask).sum()) / on.numel()
     assert float(heavy.total) == pytest.approx(expected, rel=1e-5)
+
+
+def test_unbroken_reattack_mask_marks_only_repeats_with_no_break_in_the_labels():
+    from septimbre.model.losses import reattack_mask, unbroken_reattack_mask
+
+    on, fr = _held_note_and_a_new_one()  # row 10 sounds in frames 2-17, row 30 in 10-13
+    fr[0, 10, 18:20] = 1  # row 10 repeated at once at frame 18: no break
+    on[0, 10, 18] = 1
+    on[0, 30, 16] = 1  # row 30 again after a 2-frame break
+    fr[0, 30, 16:18] = 1
+    assert torch.nonzero(reattack_mask(on, fr)[0]).tolist() == [[10, 18], [30, 16]]
+    assert torch.nonzero(unbroken_reattack_mask(on, fr)[0]).tolist() == [[10, 18]]
+    assert float(unbroken_reattack_mask(*_held_note_and_a_new_one()).sum()) == 0
+
+
+def test_unbroken_reattack_weight_replaces_the_reattack_weight_at_unbroken_repeats():
+    from septimbre.model.losses import reattack_mask, unbroken_reattack_mask
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    fr_t[0, 10, 18:20] = 1
+    on_t[0, 10, 18] = 1  # unbroken re-attack
+    on_t[0, 30, 16] = 1  # re-attack after a break
+    fr_t[0, 30, 16:18] = 1
+    torch.manual_seed(7)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    o_pos, _ = _focal_by_hand(on, on_t, 0.06)
+    unbroken = unbroken_reattack_mask(on_t, fr_t)
+    broken = reattack_mask(on_t, fr_t) - unbroken
+    assert float(unbroken.sum()) == 1 and float(broken.sum()) == 1
+    ignored = transcription_loss(on, fr, on_t, fr_t, reattack_weight=4.0, unbroken_reattack_weight=0.0)
+    expected = (float(plain.total) + 3.0 * float((o_pos * broken).sum()) / on.numel()
+                - float((o_pos * unbroken).sum()) / on.numel())
+    assert float(ignored.total) == pytest.approx(expected, rel=1e-5)
+    same = transcription_loss(on, fr, on_t, fr_t, reattack_weight=4.0, unbroken_reattack_weight=4.0)
+    default = transcription_loss(on, fr, on_t, fr_t, reattack_weight=4.0)
+    assert float(same.total) == pytest.approx(float(default.total), rel=1e-6)
+    assert float(ignored.onset) == float(plain.onset)
+
+
+def test_train_config_takes_an_unbroken_reattack_weight_of_zero_but_not_below():
+    from septimbre.basicamt.train import TrainConfig
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig(unbroken_reattack_loss_weight=0.0).unbroken_reattack_loss_weight == 0.0
+    assert TrainConfig().unbroken_reattack_loss_weight is None
+    with pytest.raises(ParameterError):
+        TrainConfig(unbroken_reattack_loss_weight=-0.5)
