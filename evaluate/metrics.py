@@ -290,10 +290,22 @@ def onset_context(ref: Any, *, onset_tolerance_s: float = ONSET_TOLERANCE_S) -> 
     ``"alone"``: no other note starts within it. ``ref`` as in :func:`as_note_array`; order kept.
     """
     ref_a = as_note_array(ref)
-    together = np.abs(ref_a[:, None, 0] - ref_a[None, :, 0]) <= onset_tolerance_s
-    np.fill_diagonal(together, False)
-    below = np.isin(ref_a[:, None, 2] - ref_a[None, :, 2], GHOST_INTERVALS)
-    labels = np.where((together & below).any(1), "on-partial", np.where(together.any(1), "chord", "alone"))
+    n = len(ref_a)
+    order = np.argsort(ref_a[:, 0], kind="stable")
+    start, pitch = ref_a[order, 0], ref_a[order, 2]
+    # Pairs in onset order, offset by offset: memory ~ notes x (notes starting within the tolerance).
+    reach = np.searchsorted(start, start + onset_tolerance_s, side="right") - np.arange(n)
+    together = np.zeros(n, bool)
+    on_partial = np.zeros(n, bool)
+    for d in range(1, int(reach.max(initial=0)) + 2):  # +1: a rounding margin of the search
+        a, b = np.arange(n - d), np.arange(d, n)
+        close = np.abs(start[b] - start[a]) <= onset_tolerance_s
+        together[a] |= close
+        together[b] |= close
+        on_partial[a] |= close & np.isin(pitch[a] - pitch[b], GHOST_INTERVALS)
+        on_partial[b] |= close & np.isin(pitch[b] - pitch[a], GHOST_INTERVALS)
+    labels = np.empty(n, object)
+    labels[order] = np.where(on_partial, "on-partial", np.where(together, "chord", "alone"))
     return [str(x) for x in labels]
 
 

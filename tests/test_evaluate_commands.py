@@ -260,6 +260,20 @@ def test_onset_context_finds_notes_starting_on_a_lower_notes_partials():
     assert M.onset_context([]) == []
 
 
+def test_onset_context_matches_the_all_pairs_definition_on_random_notes():
+    rng = np.random.default_rng(3)
+    n = 400
+    start = np.round(rng.uniform(0, 20, n), 2)  # rounded: many exact ties and 50 ms gaps
+    ref = np.stack([start, start + 0.5, rng.integers(40, 80, n)], axis=1)
+    together = np.abs(start[:, None] - start[None, :]) <= M.ONSET_TOLERANCE_S
+    np.fill_diagonal(together, False)
+    below = np.isin(ref[:, None, 2] - ref[None, :, 2], M.GHOST_INTERVALS)
+    want = np.where((together & below).any(1), "on-partial", np.where(together.any(1), "chord", "alone"))
+    got = M.onset_context(ref)
+    assert got == [str(x) for x in want]
+    assert {"on-partial", "chord", "alone"} <= set(got)
+
+
 def test_reattacked_notes_repeat_or_enter_a_sounding_pitch():
     ref = [(0.0, 1.0, 60), (1.0, 2.0, 60),      # a repeat with no break: re-attack
            (2.05, 3.0, 60),                     # 50 ms after the last one ended: re-attack
