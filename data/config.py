@@ -67,6 +67,7 @@ DEFAULT_PERFORMANCE = {
     "detune_cents": 0.0,
     "rearticulate_prob": 0.0,
     "rearticulate_gap_s": [0.03, 0.1],
+    "rearticulate_labels": "played",
 }
 
 DEFAULT_ROOM = {
@@ -153,6 +154,9 @@ class DataConfig:
         gap_lo, gap_hi = self.performance["rearticulate_gap_s"]
         if not 0.0 <= gap_lo <= gap_hi <= 0.5:
             raise ParameterError("performance.rearticulate_gap_s must be [min, max] seconds with 0 <= min <= max <= 0.5")
+        if self.performance["rearticulate_labels"] not in ("played", "score"):
+            raise ParameterError("performance.rearticulate_labels must be 'played' (labels end where the sound "
+                                 f"breaks) or 'score' (labels keep written lengths); got {self.performance['rearticulate_labels']!r}")
 
     @classmethod
     def from_json(cls, path: str | Path) -> DataConfig:

@@ -23,7 +23,9 @@ from septimbre.data.notes import (
     sanitize,
     transpose_notes,
 )
-from septimbre.data.performance import control_curves, humanize, mono_legato, rearticulate, sustain_pedal
+from septimbre.data.performance import (
+    control_curves, humanize, mono_legato, rearticulate, restore_written_ends, sustain_pedal,
+)
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
 from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
@@ -252,7 +254,9 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         if not played:
             continue
         rearticulated = perf["rearticulate_prob"] > 0 and reartic_rng.random() < perf["rearticulate_prob"]
+        written_end = {}
         if rearticulated:
+            written_end = {(n.start_s, n.pitch): n.end_s for n in played}
             played = rearticulate(played, reartic_rng, gap_s=perf["rearticulate_gap_s"])
         legato = False
         if (perf["mono_legato_prob"] > 0 and not info.polyphonic and info.sustained
@@ -302,10 +306,15 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         gain_db = _u(rng, room["gain_db"])
         tilt = _u(rng, room["tilt_db_per_octave"])
         audio = eq_tilt(audio / level * 0.1, db_per_octave=tilt) * 10.0 ** (gain_db / 20.0)
+        labelled = played
+        if written_end and perf["rearticulate_labels"] == "score":
+            # The break is in the audio only; labels keep the written lengths, as score-aligned
+            # annotations of real recordings do (a re-attack with no gap in the labels).
+            labelled = restore_written_ends(played, written_end)
         stems.append(audio.astype(np.float32))
-        rolls.append(notes_to_roll(played, n_frames=frames))
+        rolls.append(notes_to_roll(labelled, n_frames=frames))
         programs.append(prog)
-        notes_out.append(tuple(played))
+        notes_out.append(tuple(labelled))
         gains.append(gain_db)
         inst_meta.append(
             {

@@ -218,6 +218,16 @@ def rearticulate(notes: list[ScoreNote], rng: np.random.Generator, *, gap_s: tup
     return out
 
 
+def restore_written_ends(notes: list[ScoreNote], written_end: dict[tuple[float, int], float]) -> list[ScoreNote]:
+    """Give notes back the written end a :func:`rearticulate` call cut, for labels.
+
+    ``written_end`` maps ``(start_s, pitch)`` to the end before re-articulation; each note ends at
+    the later of its own end and that one (so a sustain pedal's longer sound is kept). Notes not in
+    the map are left as they are. Order kept.
+    """
+    return [replace(n, end_s=max(n.end_s, written_end.get((n.start_s, n.pitch), n.end_s))) for n in notes]
+
+
 #: Onsets closer than this (seconds) belong to one chord when the sustain pedal is changed.
 PEDAL_CHORD_S = 0.03
 

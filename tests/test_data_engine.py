@@ -614,3 +614,34 @@ def test_rearticulation_moves_offsets_only_and_draws_from_its_own_stream():
         tiny_config(performance={"rearticulate_prob": 1.5})
     with pytest.raises(ParameterError, match="rearticulate"):
         tiny_config(performance={"rearticulate_gap_s": [0.1, 0.05]})
+
+
+def test_rearticulation_with_score_labels_breaks_the_audio_only():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [40, 56, 71]}}, n_instruments_weights=[0, 1],
+                performance={"repeat_prob": [0.6, 0.6]})
+    plain = make_example(tiny_config(**base), 5)
+
+    def reartic(labels):
+        perf = {**base["performance"], "rearticulate_prob": 1.0, "rearticulate_gap_s": [0.05, 0.05],
+                "rearticulate_labels": labels}
+        return make_example(tiny_config(**{**base, "performance": perf}), 5)
+
+    played, score = reartic("played"), reartic("score")
+    np.testing.assert_array_equal(score.mix, played.mix)  # the same broken audio
+    assert not np.array_equal(score.mix, plain.mix)
+    assert score.notes == plain.notes  # labels keep the written lengths
+    assert score.notes != played.notes
+    np.testing.assert_array_equal(score.rolls, plain.rolls)
+    with pytest.raises(ParameterError, match="rearticulate_labels"):
+        tiny_config(performance={"rearticulate_labels": "written"})
+
+
+def test_restore_written_ends_keeps_the_longer_end():
+    from septimbre.data.notes import ScoreNote
+    from septimbre.data.performance import restore_written_ends
+
+    notes = [ScoreNote(0.0, 0.4, 60, 80), ScoreNote(0.5, 1.5, 60, 80), ScoreNote(0.5, 0.9, 64, 80)]
+    out = restore_written_ends(notes, {(0.0, 60): 0.5, (0.5, 64): 0.7})
+    assert [n.end_s for n in out] == [0.5, 1.5, 0.9]
