@@ -254,9 +254,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         if not played:
             continue
         rearticulated = perf["rearticulate_prob"] > 0 and reartic_rng.random() < perf["rearticulate_prob"]
-        written_end = {}
+        written = played
         if rearticulated:
-            written_end = {(n.start_s, n.pitch): n.end_s for n in played}
             played = rearticulate(played, reartic_rng, gap_s=perf["rearticulate_gap_s"])
         legato = False
         if (perf["mono_legato_prob"] > 0 and not info.polyphonic and info.sustained
@@ -307,10 +306,10 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         tilt = _u(rng, room["tilt_db_per_octave"])
         audio = eq_tilt(audio / level * 0.1, db_per_octave=tilt) * 10.0 ** (gain_db / 20.0)
         labelled = played
-        if written_end and perf["rearticulate_labels"] == "score":
+        if rearticulated and perf["rearticulate_labels"] == "score":
             # The break is in the audio only; labels keep the written lengths, as score-aligned
             # annotations of real recordings do (a re-attack with no gap in the labels).
-            labelled = restore_written_ends(played, written_end)
+            labelled = restore_written_ends(played, written)
         stems.append(audio.astype(np.float32))
         rolls.append(notes_to_roll(labelled, n_frames=frames))
         programs.append(prog)

@@ -218,13 +218,14 @@ def rearticulate(notes: list[ScoreNote], rng: np.random.Generator, *, gap_s: tup
     return out
 
 
-def restore_written_ends(notes: list[ScoreNote], written_end: dict[tuple[float, int], float]) -> list[ScoreNote]:
+def restore_written_ends(notes: list[ScoreNote], written: list[ScoreNote]) -> list[ScoreNote]:
     """Give notes back the written end a :func:`rearticulate` call cut, for labels.
 
-    ``written_end`` maps ``(start_s, pitch)`` to the end before re-articulation; each note ends at
-    the later of its own end and that one (so a sustain pedal's longer sound is kept). Notes not in
-    the map are left as they are. Order kept.
+    ``written`` are the notes before re-articulation (matched to ``notes`` by onset and pitch, which
+    it never moves); each note ends at the later of its own end and its written one (so a sustain
+    pedal's longer sound is kept). Notes with no written twin are left as they are. Order kept.
     """
+    written_end = {(n.start_s, n.pitch): n.end_s for n in written}
     return [replace(n, end_s=max(n.end_s, written_end.get((n.start_s, n.pitch), n.end_s))) for n in notes]
 
 

@@ -59,10 +59,7 @@ def reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> tor
     Marked: onset target on at ``(p, t)`` and frame target on at ``(p, t - k)`` for some
     ``1 <= k <= REATTACK_REACH_FRAMES``.
     """
-    on = frame_target.float().clamp(0.0, 1.0)
-    k = REATTACK_REACH_FRAMES
-    before = F.max_pool1d(F.pad(on, (k, 0)), k, stride=1)[..., : on.shape[-1]]
-    return ((onset_target.float() > 0.5) & (before > 0.5)).float()
+    return _onsets_after_sound(onset_target, frame_target, REATTACK_REACH_FRAMES)
 
 
 def unbroken_reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tensor) -> torch.Tensor:
@@ -71,8 +68,13 @@ def unbroken_reattack_mask(onset_target: torch.Tensor, frame_target: torch.Tenso
     Marked: onset target on at ``(p, t)`` and frame target on at ``(p, t - 1)`` -- a repetition
     with no break in the labels (a subset of :func:`reattack_mask`).
     """
+    return _onsets_after_sound(onset_target, frame_target, 1)
+
+
+def _onsets_after_sound(onset_target: torch.Tensor, frame_target: torch.Tensor, reach: int) -> torch.Tensor:
+    """Onset target on at ``(p, t)`` and frame target on at ``(p, t - k)``, ``1 <= k <= reach``: 0/1."""
     on = frame_target.float().clamp(0.0, 1.0)
-    before = F.pad(on, (1, 0))[..., : on.shape[-1]]
+    before = F.max_pool1d(F.pad(on, (reach, 0)), reach, stride=1)[..., : on.shape[-1]]
     return ((onset_target.float() > 0.5) & (before > 0.5)).float()
 
 

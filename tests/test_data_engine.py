@@ -643,5 +643,6 @@ def test_restore_written_ends_keeps_the_longer_end():
     from septimbre.data.performance import restore_written_ends
 
     notes = [ScoreNote(0.0, 0.4, 60, 80), ScoreNote(0.5, 1.5, 60, 80), ScoreNote(0.5, 0.9, 64, 80)]
-    out = restore_written_ends(notes, {(0.0, 60): 0.5, (0.5, 64): 0.7})
+    written = [ScoreNote(0.0, 0.5, 60, 80), ScoreNote(0.5, 0.7, 64, 80), ScoreNote(2.0, 3.0, 60, 80)]
+    out = restore_written_ends(notes, written)
     assert [n.end_s for n in out] == [0.5, 1.5, 0.9]
