@@ -61,6 +61,15 @@ class BasicAMTConfig:
         Kernel of the conv that strides 3 along frequency (252 bins -> 84 pitches; ``"bins"`` only).
     onset_channels : int
         Hidden channels of the onset branch.
+    onset_spectral_channels : int
+        Channels of the onset branch's own view of the stacked spectrum (``"pitch"`` layout only; 0,
+        the default and every model up to basicamt-7, leaves it out): a conv over the harmonic stack
+        striding 3 along frequency, as the early conv does, whose output joins the onset branch's
+        input between the neck features and the frame probability. The onset head then sees
+        fine-grained spectral change at each pitch's partials directly, not only through the trunk
+        the frame head shares (Basic Pitch gives its onset branch such a conv).
+    onset_spectral_kernel : (int, int)
+        (frequency, time) kernel of that conv.
     cqt_filter_scale : float
         Q multiplier of the CQT kernels.
     cqt_window : str
@@ -86,6 +95,8 @@ class BasicAMTConfig:
     neck_channels: int = 16
     pitch_kernel: tuple[int, int] = (5, 5)
     onset_channels: int = 8
+    onset_spectral_channels: int = 0
+    onset_spectral_kernel: tuple[int, int] = (5, 5)
     cqt_filter_scale: float = 1.0
     cqt_window: str = "hann"
     energy_eps: float = ENERGY_EPS
@@ -117,6 +128,12 @@ class BasicAMTConfig:
                                     or any(int(d) < 1 for d in self.time_dilations)):
             raise ParameterError(f"time_dilations must be empty or hold one dilation >= 1 per time block "
                                  f"({self.time_blocks}); got {self.time_dilations}")
+        if self.onset_spectral_channels < 0 or (self.layout == "bins" and self.onset_spectral_channels):
+            raise ParameterError(f"onset_spectral_channels must be >= 0, and 0 in the 'bins' layout; got "
+                                 f"{self.onset_spectral_channels}")
+        kf, kt = self.onset_spectral_kernel
+        if kf < 3 or kf % 2 == 0 or kt < 1 or kt % 2 == 0:
+            raise ParameterError(f"onset_spectral_kernel must be (odd >= 3, odd >= 1); got {self.onset_spectral_kernel}")
         if self.layout not in LAYOUTS:
             raise ParameterError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.context_blocks < 1 or (self.layout == "bins" and self.context_blocks != 1):

@@ -19,7 +19,9 @@ Pipeline (shapes for a batch of ``B`` clips of ``T`` samples at SAMPLE_RATE, ``n
    ``context_blocks`` context blocks (25x1 undilated at pitch resolution), optionally
    ``time_blocks`` residual blocks whose middle conv is ``1 x time_kernel`` dilated along time
    (longer time reach for slow attacks and held notes), and a 3x3 neck.
-7. ``onset_hidden`` + ``onset_head``: two 3x3 convs over [pitch features, sigmoid(frame logits)].
+7. ``onset_hidden`` + ``onset_head``: two 3x3 convs over [pitch features, sigmoid(frame logits)];
+   with ``onset_spectral_channels`` > 0, over [pitch features, ``onset_spectral`` (a conv over the
+   stacked spectrum striding to 84 pitches, the onset branch's own view of it), sigmoid(frame logits)].
 
 Every full-resolution (252-bin) layer is kept cheap, since cost scales with 252 x its weights; the
 capacity sits at pitch resolution (84 rows), where a weight costs a third. All convolutions have explicit
@@ -48,7 +50,8 @@ __all__ = ["GROWABLE_WIDTHS", "MAX_PARAMETERS", "BasicAMT", "BasicAMTConfig", "n
 MAX_PARAMETERS: int = 20_000
 
 #: Channel widths :func:`widen_from` may grow (every other architecture field must match).
-GROWABLE_WIDTHS: tuple[str, ...] = ("early_channels", "context_channels", "neck_channels", "onset_channels")
+GROWABLE_WIDTHS: tuple[str, ...] = ("early_channels", "context_channels", "neck_channels", "onset_channels",
+                                    "onset_spectral_channels")
 
 
 class BasicAMT(nn.Module):
@@ -85,8 +88,11 @@ class BasicAMT(nn.Module):
             self.time_context = nn.ModuleList(
                 _time_block(c1, cc, cfg.time_kernel, d) for d in cfg.block_time_dilations())
             self.neck = ConvBNReLU(c1, cn, (3, 3))
+        cd = cfg.onset_spectral_channels
+        if cd:
+            self.onset_spectral = _to_pitch_rows(n_h, cd, tuple(cfg.onset_spectral_kernel))
         self.frame_head = nn.Conv2d(cn, 1, (3, 3), padding=(1, 1))
-        self.onset_hidden = ConvBNReLU(cn + 1, co, (3, 3))
+        self.onset_hidden = ConvBNReLU(cn + cd + 1, co, (3, 3))
         self.onset_head = nn.Conv2d(co, 1, (3, 3), padding=(1, 1))
 
     @classmethod
@@ -140,17 +146,20 @@ class BasicAMT(nn.Module):
                 h = h + block(h)
             pitch = self.neck(h)  # (B, cn, 84, n)
         frame = self.frame_head(pitch)  # (B, 1, 84, n)
+        if self.config.onset_spectral_channels:
+            pitch = torch.cat([pitch, self.onset_spectral(x).to(pitch.dtype)], dim=1)  # (B, cn + cd, 84, n)
         onset = self.onset_head(self._onset_features(pitch, torch.sigmoid(frame)))
         return onset.squeeze(1), frame.squeeze(1)
 
     def _onset_features(self, pitch: torch.Tensor, frame_prob: torch.Tensor) -> torch.Tensor:
-        """``onset_hidden`` over ``cat([pitch, frame_prob])``: ``(B, cn, 84, n)``, ``(B, 1, 84, n)`` ->
-        ``(B, co, 84, n)``.
+        """``onset_hidden`` over ``cat([pitch, frame_prob])``: ``(B, c, 84, n)``, ``(B, 1, 84, n)`` ->
+        ``(B, co, 84, n)``, where ``pitch`` holds the neck features and, when the model has them, the
+        onset branch's spectral features (``c = cn + cd``).
 
         In training it is the plain conv -> BatchNorm -> ReLU on the concatenation. In eval the
         BatchNorm is folded into the weights and the conv is split into one over the pitch features
-        and one over the frame probabilities, summed: the same numbers, but a conv with ``cn``
-        input channels runs in onnxruntime's blocked-layout kernels while one with ``cn + 1`` does
+        and one over the frame probabilities, summed: the same numbers, but a conv with ``c``
+        input channels runs in onnxruntime's blocked-layout kernels while one with ``c + 1`` does
         not (it took a tenth of the exported graph's time).
         """
         if self.training:
@@ -159,10 +168,9 @@ class BasicAMT(nn.Module):
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         weight = conv.weight * scale[:, None, None, None]
         bias = bn.bias - bn.running_mean * scale
-        cn = pitch.shape[1]
         kw = {"stride": conv.stride, "padding": conv.padding, "dilation": conv.dilation}
-        y = F.conv2d(pitch, weight[:, :cn].to(pitch.dtype), bias.to(pitch.dtype), **kw)
-        y = y + F.conv2d(frame_prob, weight[:, cn:].to(pitch.dtype), **kw)
+        y = F.conv2d(pitch, weight[:, :-1].to(pitch.dtype), bias.to(pitch.dtype), **kw)
+        y = y + F.conv2d(frame_prob, weight[:, -1:].to(pitch.dtype), **kw)
         return torch.relu(y)
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,7 +227,13 @@ def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
     concatenation, ``onset_hidden``'s ``[neck features (neck_channels), frame probability (1)]``,
     keeps the frame channel last. In eval mode ``model(x)`` then equals ``source(x)``.
 
-    Returns the names of ``model``'s tensors that ``source`` does not have (new time blocks).
+    ``onset_hidden``'s inputs are ``[neck features, onset spectral features, frame probability]``:
+    the source's neck and spectral channels land at the start of their groups, new ones of either
+    group get zero weights. A model growing the onset branch's spectral view from none
+    (``onset_spectral_channels`` 0 in ``source``) gets a fresh ``onset_spectral`` conv, ignored at first.
+
+    Returns the names of ``model``'s tensors that ``source`` does not have (new time blocks, a new
+    ``onset_spectral`` conv).
     Raises :class:`ParameterError` when a source tensor is larger than its counterpart or missing.
     """
     src = source.state_dict()
@@ -227,7 +241,8 @@ def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
     extra = sorted(set(src) - set(dst))
     if extra:
         raise ParameterError(f"the source has tensors the target lacks: {extra}")
-    cn_old = source.config.neck_channels
+    cn_old, cn_new = source.config.neck_channels, model.config.neck_channels
+    cd_old = source.config.onset_spectral_channels
     with torch.no_grad():
         for name, t in dst.items():
             if name not in src:
@@ -237,9 +252,11 @@ def widen_from(model: BasicAMT, source: BasicAMT) -> list[str]:
                 raise ParameterError(f"{name}: source {tuple(s.shape)} does not fit in {tuple(t.shape)}")
             if s.shape == t.shape:
                 t.copy_(s)
-            elif name == "onset_hidden.0.weight":  # inputs [neck features, frame probability]
-                t[:, cn_old:-1] = 0  # the new neck channels are ignored at first
+            elif name == "onset_hidden.0.weight":  # inputs [neck features, spectral features, frame prob.]
+                t[:, cn_old:cn_new] = 0  # new neck channels are ignored at first
+                t[:, cn_new + cd_old:-1] = 0  # and so are new spectral channels
                 t[:s.shape[0], :cn_old] = s[:, :cn_old]
+                t[:s.shape[0], cn_new:cn_new + cd_old] = s[:, cn_old:cn_old + cd_old]
                 t[:s.shape[0], -1] = s[:, -1]  # the frame probability stays the last input
             else:
                 if t.dim() == 4:  # conv weight (out, in, kf, kt): new inputs are ignored at first

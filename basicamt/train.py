@@ -486,7 +486,9 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     wider channels (:data:`~septimbre.basicamt.network.GROWABLE_WIDTHS`), whose new channels
     start ignored (:func:`~septimbre.basicamt.network.widen_from`), and, in the ``"pitch"`` layout,
     more harmonic-stacking ratios appended after the saved ones (new input channels of the early
-    conv, likewise ignored at first): training begins from the saved model's behaviour.
+    conv, likewise ignored at first), and an onset branch with its own view of the spectrum
+    (``onset_spectral_channels``) where the saved one had none or fewer channels (also ignored at
+    first): training begins from the saved model's behaviour.
     """
     import dataclasses
 
@@ -498,6 +500,8 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     grown = source.config.time_blocks < model.config.time_blocks
     plain = dict(time_blocks=0, time_dilation=1, time_dilations=(), harmonics=(1.0,),  # compared below
                  **{k: 0 for k in GROWABLE_WIDTHS})
+    if not source.config.onset_spectral_channels:  # a new spectral view of the onset branch may take any kernel
+        plain["onset_spectral_kernel"] = (3, 1)
     same = dataclasses.replace(source.config, **plain) == dataclasses.replace(model.config, **plain)
     narrower = any(getattr(model.config, k) < getattr(source.config, k) for k in GROWABLE_WIDTHS)
     src_h, dst_h = tuple(source.config.harmonics), tuple(model.config.harmonics)
@@ -509,6 +513,8 @@ def _load_initial_weights(model, stem: str | Path) -> None:
     missing = widen_from(model, source)
     new = range(source.config.time_blocks, model.config.time_blocks)
     allowed = tuple(f"time_context.{i}." for i in new)
+    if not source.config.onset_spectral_channels:
+        allowed += ("onset_spectral.",)  # grown from none: a fresh conv, ignored at first (widen_from)
     if any(not k.startswith(allowed) for k in missing):
         raise ParameterError(f"--init {stem}: weights do not fit (missing {missing})")
     for i in new:

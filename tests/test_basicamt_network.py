@@ -79,11 +79,13 @@ def test_config_rejects_bad_layouts(bad):
         BasicAMTConfig(**bad)
 
 
-def test_eval_onset_branch_equals_the_training_form():
+@pytest.mark.parametrize("spectral", [0, 8])
+def test_eval_onset_branch_equals_the_training_form(spectral):
     """In eval the onset branch folds its BatchNorm and splits the conv over [pitch, frame]; it must
-    give the numbers of conv -> BatchNorm -> ReLU on the concatenation."""
+    give the numbers of conv -> BatchNorm -> ReLU on the concatenation (with or without the onset
+    branch's own spectral channels among the pitch features)."""
     torch.manual_seed(1)
-    m = BasicAMT(BasicAMTConfig())
+    m = BasicAMT(BasicAMTConfig(onset_spectral_channels=spectral))
     bn = m.onset_hidden[1]
     with torch.no_grad():  # non-trivial BatchNorm statistics and affine
         bn.running_mean.uniform_(-0.5, 0.5)
@@ -91,12 +93,36 @@ def test_eval_onset_branch_equals_the_training_form():
         bn.weight.uniform_(0.5, 1.5)
         bn.bias.uniform_(-0.2, 0.2)
     m.eval()
-    pitch = torch.randn(2, m.config.neck_channels, N_PITCHES, 17)
+    pitch = torch.randn(2, m.config.neck_channels + spectral, N_PITCHES, 17)
     frame_prob = torch.rand(2, 1, N_PITCHES, 17)
     with torch.no_grad():
         split = m._onset_features(pitch, frame_prob)
         plain = m.onset_hidden(torch.cat([pitch, frame_prob], dim=1))
     torch.testing.assert_close(split, plain, atol=1e-5, rtol=1e-5)
+
+
+def test_onset_spectral_view_feeds_the_onset_head_only():
+    """``onset_spectral_channels`` adds a conv from the stacked spectrum to the onset branch: its
+    parameters are counted, shipped configs (0) have none, and changing it moves the onset
+    posterior but not the frame posterior."""
+    torch.manual_seed(3)
+    base = BasicAMT(BasicAMTConfig())
+    m = BasicAMT(BasicAMTConfig(onset_spectral_channels=8, onset_spectral_kernel=(5, 5))).eval()
+    n_h = len(m.config.harmonics)
+    assert m.n_parameters() - base.n_parameters() == n_h * 8 * 25 + 2 * 8 + 8 * m.config.onset_channels * 9
+    assert not any(k.startswith("onset_spectral") for k in base.state_dict())
+    x = 0.1 * torch.randn(1, 22050, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        onset0, frame0 = m(x)
+        assert onset0.shape == frame0.shape == (1, N_PITCHES, n_frames(22050))
+        m.onset_spectral[0].weight.mul_(3.0)
+        onset1, frame1 = m(x)
+    torch.testing.assert_close(frame1, frame0, rtol=0, atol=0)
+    assert float((onset1 - onset0).abs().max()) > 1e-3
+    for bad in ({"onset_spectral_channels": -1}, {"onset_spectral_kernel": (4, 5)},
+                {"onset_spectral_kernel": (1, 5)}, {"layout": "bins", "onset_spectral_channels": 4}):
+        with pytest.raises(Exception, match="onset_spectral"):
+            BasicAMTConfig(**bad)
 
 
 def assert_time_reach(block, reach: int, frames: int) -> None:

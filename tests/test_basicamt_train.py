@@ -245,6 +245,52 @@ def test_init_may_append_harmonics_which_start_ignored(trained):
             _load_initial_weights(BasicAMT(BasicAMTConfig.from_dict({**TINY, "harmonics": harmonics})), stem)
 
 
+def test_init_may_give_the_onset_branch_its_own_spectral_view(trained):
+    """Growing ``onset_spectral_channels`` from 0: a fresh spectral conv whose channels the onset
+    branch ignores at first (zero weights), so the grown model computes what the saved one did;
+    those weights get a gradient, and once they move the onset posterior does."""
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+    from septimbre.basicamt.train import _load_initial_weights
+    from septimbre.utils.errors import ParameterError
+
+    _, _, _, result = trained
+    stem = result.out_dir / "basicamt"
+    source, _ = load_model(stem)
+    grown = BasicAMT(BasicAMTConfig.from_dict({**TINY, "onset_spectral_channels": 3, "onset_spectral_kernel": [3, 5]}))
+    _load_initial_weights(grown, stem)
+    cn = TINY["neck_channels"]
+    w, src_w = grown.onset_hidden[0].weight.detach(), source.onset_hidden[0].weight.detach()
+    assert w.shape[1] == cn + 3 + 1
+    assert float(w[:, cn:cn + 3].abs().max()) == 0.0
+    torch.testing.assert_close(w[:, :cn], src_w[:, :cn], rtol=0, atol=0)
+    torch.testing.assert_close(w[:, -1], src_w[:, -1], rtol=0, atol=0)
+    source.eval(), grown.eval()
+    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        (o0, f0), (o1, f1) = source(x), grown(x)
+    torch.testing.assert_close(f1, f0, rtol=0, atol=1e-6)
+    torch.testing.assert_close(o1, o0, rtol=0, atol=1e-6)
+    grown.train()
+    onset, _ = grown.logits(x)
+    onset.mean().backward()
+    assert float(grown.onset_hidden[0].weight.grad[:, cn:cn + 3].abs().max()) > 0
+    with torch.no_grad():
+        grown.eval()
+        grown.onset_hidden[0].weight[:, cn:cn + 3] = 0.5
+        assert float((grown(x)[0] - o0).abs().max()) > 1e-3
+    # a saved spectral view keeps its kernel: another one is a different architecture
+    from septimbre.model.io import save_model
+    save_model(grown, None, result.out_dir / "grown")
+    other = BasicAMT(BasicAMTConfig.from_dict({**TINY, "onset_spectral_channels": 3, "onset_spectral_kernel": [5, 5]}))
+    with pytest.raises(ParameterError, match="architecture differs"):
+        _load_initial_weights(other, result.out_dir / "grown")
+    wider = BasicAMT(BasicAMTConfig.from_dict({**TINY, "onset_spectral_channels": 5, "onset_spectral_kernel": [3, 5]}))
+    _load_initial_weights(wider, result.out_dir / "grown")  # more spectral channels: ignored at first
+    wider.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(wider(x)[0], grown(x)[0], rtol=0, atol=1e-6)
+
+
 def test_widen_from_is_exact_without_new_blocks():
     from septimbre.basicamt.network import BasicAMT, BasicAMTConfig, widen_from
     from septimbre.utils.errors import ParameterError

@@ -228,6 +228,20 @@ def test_convs_have_explicit_pads(exported, tmp_path):
         assert _conv_pads(tmp_path / "bins.onnx")[1] >= 1
 
 
+def test_onset_spectral_view_exports_with_parity(tmp_path):
+    """A BasicAMT whose onset branch has its own view of the spectrum exports and matches torch."""
+    if not basicamt_available():
+        pytest.skip("BasicAMT (torch) not available")
+    import torch
+    from septimbre.basicamt.network import BasicAMT, BasicAMTConfig
+
+    torch.manual_seed(0)
+    model = BasicAMT(BasicAMTConfig(early_channels=4, neck_channels=4, onset_channels=4,
+                                    onset_spectral_channels=3))
+    report = export_onnx(model, tmp_path / "spectral.onnx", parity_lengths=(513, 7919))  # verify=True raises on a mismatch
+    assert report.n_nodes > 0
+
+
 def test_log_eps_survives_export(exported):
     _, _, report = exported
     assert len(report.log_eps) >= 1
