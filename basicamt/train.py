@@ -105,6 +105,11 @@ class TrainConfig:
         (:func:`septimbre.model.losses.unbroken_reattack_mask`) instead of ``reattack_loss_weight``:
         0 ignores those onsets, which FluidSynth renders nearly inaudible. None: same as
         ``reattack_loss_weight``.
+    train_only : tuple of str
+        Module names whose parameters are trained (a name covers its submodules, e.g.
+        ``["onset_spectral", "onset_hidden", "onset_head"]`` for the onset branch); empty, the
+        default, trains everything. The rest is frozen: no gradient, not in the optimizer, and its
+        BatchNorm statistics kept (eval mode). A name matching no parameter is an error.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -136,6 +141,7 @@ class TrainConfig:
     harmonic_loss_weight: float = 1.0
     reattack_loss_weight: float = 1.0
     unbroken_reattack_loss_weight: float | None = None
+    train_only: tuple[str, ...] = ()
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -162,7 +168,7 @@ class TrainConfig:
         unknown = set(data) - names - {"comment"}
         if unknown:
             raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
-        clean = {k: (tuple(v) if k == "betas" else v) for k, v in data.items() if k != "comment"}
+        clean = {k: (tuple(v) if k in ("betas", "train_only") else v) for k, v in data.items() if k != "comment"}
         return cls(**clean)
 
     @classmethod
@@ -240,6 +246,30 @@ def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def _in_modules(name: str, modules: tuple[str, ...]) -> bool:
+    """Whether the parameter or module ``name`` lies in one of ``modules`` (dotted names)."""
+    return any(name == m or name.startswith(m + ".") for m in modules)
+
+
+def freeze_outside(model, modules: tuple[str, ...]) -> list:
+    """Freeze every parameter of ``model`` outside ``modules`` (empty: freeze nothing); returns the
+    BatchNorm layers outside them, which training must keep in eval mode so their statistics stay.
+
+    Raises :class:`ParameterError` if a name in ``modules`` matches no parameter."""
+    import torch
+
+    if not modules:
+        return []
+    names = [n for n, _ in model.named_parameters()]
+    unknown = [m for m in modules if not any(_in_modules(n, (m,)) for n in names)]
+    if unknown:
+        raise ParameterError(f"train_only: no parameters under {unknown}")
+    for name, p in model.named_parameters():
+        p.requires_grad_(_in_modules(name, modules))
+    return [m for name, m in model.named_modules()
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not _in_modules(name, modules)]
 
 
 def _build_model(cfg: TrainConfig):
@@ -332,9 +362,11 @@ def train(
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
         model.channels_last = True
+    frozen_norms = freeze_outside(model, tuple(cfg.train_only))
     decay, no_decay = [], []
     for name, p in model.named_parameters():
-        (decay if p.dim() > 1 else no_decay).append(p)
+        if p.requires_grad:
+            (decay if p.dim() > 1 else no_decay).append(p)
     opt = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, betas=tuple(cfg.betas),
@@ -393,7 +425,13 @@ def train(
         last_ckpt = time.monotonic()
 
     bar = tqdm(total=stop_at, initial=step, desc="basicamt", unit="step", disable=not progress, dynamic_ncols=True)
-    model.train()
+
+    def enter_training() -> None:
+        model.train()
+        for norm in frozen_norms:  # frozen layers keep their statistics
+            norm.eval()
+
+    enter_training()
     window: list[float] = []
     t_step = time.monotonic()
     flag = _StopFlag()
@@ -445,6 +483,7 @@ def train(
                         window, t_step = [], now
                     if val_set is not None and (step % cfg.val_every_steps == 0 or step == stop_at):
                         last_val = {"kind": "val", "step": step, **_validate(model, val_set, cfg)}
+                        enter_training()
                         log(last_val)
                         bar.write(
                             f"step {step}: val loss {last_val.get('val_loss', float('nan')):.4f} "

@@ -291,6 +291,27 @@ def test_init_may_give_the_onset_branch_its_own_spectral_view(trained):
         torch.testing.assert_close(wider(x)[0], grown(x)[0], rtol=0, atol=1e-6)
 
 
+def test_train_only_trains_the_named_modules_and_keeps_the_rest(trained, tmp_path):
+    """``train_only``: the named modules learn; every other tensor, BatchNorm statistics included,
+    ends bit-identical to the starting weights; an unknown name is an error."""
+    from septimbre.utils.errors import ParameterError
+
+    _, val, _, result = trained
+    stem = result.out_dir / "basicamt"
+    start = {k: v.clone() for k, v in load_model(stem)[0].state_dict().items()}
+    cfg = tiny_config(max_steps=6, val_every_steps=3, train_only=("onset_hidden", "onset_head"))
+    out = train(cfg, ToneDataset(24, clip_seconds=1.0, seed=5), val, tmp_path / "only", init_from=stem,
+                progress=False)
+    end = load_model(out.out_dir / "basicamt")[0].state_dict()
+    moved = {k for k in start if not torch.equal(start[k], end[k])}
+    assert moved and all(k.startswith(("onset_hidden.", "onset_head.")) for k in moved)
+    assert "onset_head.weight" in moved and "onset_hidden.1.running_mean" in moved
+    with pytest.raises(ParameterError, match="no parameters under"):
+        train(tiny_config(train_only=("onset_hiden",)), ToneDataset(8, clip_seconds=1.0, seed=5), None,
+              tmp_path / "typo", progress=False)
+    assert TrainConfig.from_dict({"train_only": ["neck"]}).train_only == ("neck",)
+
+
 def test_widen_from_is_exact_without_new_blocks():
     from septimbre.basicamt.network import BasicAMT, BasicAMTConfig, widen_from
     from septimbre.utils.errors import ParameterError
