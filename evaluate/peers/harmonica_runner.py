@@ -23,6 +23,9 @@ def load(args):
     if threads:
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(1)
+    # oneDNN cannot build its LSTM primitive on some CPUs ("could not create a primitive descriptor
+    # for the LSTM forward propagation primitive"); torch's own kernels give the same model
+    torch.backends.mkldnn.enabled = False
     return Harmonica(MODEL_SIZE, device="cpu")  # thresholds: the ones shipped with the checkpoint
 
 
