@@ -28,6 +28,15 @@ def tiny_config(**kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
+def eval_outputs(source, grown, *, seed: int, batch: int):
+    """Both models in eval mode on the same seeded noise (``batch`` x 1 s): ``(x, source(x), grown(x))``,
+    each output an ``(onset, frame)`` pair."""
+    source.eval(), grown.eval()
+    x = 0.1 * torch.randn(batch, 22050, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return x, source(x), grown(x)
+
+
 def test_committed_config_loads_and_typos_are_rejected():
     cfg = TrainConfig.load(ROOT / "basicamt" / "configs" / "train.json")
     assert cfg.bf16 and cfg.channels_last and cfg.num_workers <= 1
@@ -166,10 +175,7 @@ def test_init_may_grow_time_blocks_which_start_quiet(trained):
     _load_initial_weights(grown, stem)
     for name, p in source.state_dict().items():  # every old weight copied
         torch.testing.assert_close(grown.state_dict()[name], p, rtol=0, atol=0, msg=name)
-    source.eval(), grown.eval()
-    x = 0.1 * torch.randn(1, 22050, generator=torch.Generator().manual_seed(5))
-    with torch.no_grad():
-        (o0, f0), (o1, f1) = source(x), grown(x)
+    x, (o0, f0), (o1, f1) = eval_outputs(source, grown, seed=5, batch=1)
     # the new blocks add ~1 % of their input: the grown model starts where the saved one was
     assert float((f1 - f0).abs().max()) < 0.05 and float((o1 - o0).abs().max()) < 0.05
     with torch.no_grad():
@@ -197,10 +203,7 @@ def test_init_may_widen_channels_and_starts_computing_the_same(trained):
     src_w, new_w = source.onset_hidden[0].weight.detach(), wide.onset_hidden[0].weight.detach()
     torch.testing.assert_close(new_w[:4, -1], src_w[:, -1], rtol=0, atol=0)
     assert float(new_w[:, 4:7].abs().max()) == 0.0  # the new neck channels are ignored at first
-    source.eval(), wide.eval()
-    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(6))
-    with torch.no_grad():
-        (o0, f0), (o1, f1) = source(x), wide(x)
+    x, (o0, f0), (o1, f1) = eval_outputs(source, wide, seed=6, batch=2)
     assert float((f1 - f0).abs().max()) < 0.02 and float((o1 - o0).abs().max()) < 0.02  # quiet time block
     # the new channels learn: their (zero) outgoing weights get a gradient in training mode
     wide.train()
@@ -230,10 +233,7 @@ def test_init_may_append_harmonics_which_start_ignored(trained):
     assert more.early[0].weight.shape[1] == n_h + 2
     torch.testing.assert_close(more.early[0].weight[:, :n_h], source.early[0].weight, rtol=0, atol=0)
     assert float(more.early[0].weight.detach()[:, n_h:].abs().max()) == 0.0
-    source.eval(), more.eval()
-    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        (o0, f0), (o1, f1) = source(x), more(x)
+    x, (o0, f0), (o1, f1) = eval_outputs(source, more, seed=7, batch=2)
     torch.testing.assert_close(f1, f0, rtol=0, atol=1e-5)
     torch.testing.assert_close(o1, o0, rtol=0, atol=1e-5)
     more.train()  # the new inputs learn: their zero weights get a gradient
@@ -264,10 +264,7 @@ def test_init_may_give_the_onset_branch_its_own_spectral_view(trained):
     assert float(w[:, cn:cn + 3].abs().max()) == 0.0
     torch.testing.assert_close(w[:, :cn], src_w[:, :cn], rtol=0, atol=0)
     torch.testing.assert_close(w[:, -1], src_w[:, -1], rtol=0, atol=0)
-    source.eval(), grown.eval()
-    x = 0.1 * torch.randn(2, 22050, generator=torch.Generator().manual_seed(8))
-    with torch.no_grad():
-        (o0, f0), (o1, f1) = source(x), grown(x)
+    x, (o0, f0), (o1, f1) = eval_outputs(source, grown, seed=8, batch=2)
     torch.testing.assert_close(f1, f0, rtol=0, atol=1e-6)
     torch.testing.assert_close(o1, o0, rtol=0, atol=1e-6)
     grown.train()
