@@ -105,6 +105,10 @@ class TrainConfig:
         (:func:`septimbre.model.losses.unbroken_reattack_mask`) instead of ``reattack_loss_weight``:
         0 ignores those onsets, which FluidSynth renders nearly inaudible. None: same as
         ``reattack_loss_weight``.
+    onset_spread : float
+        Soft onset target (0..1) given to the frames just before and after each onset in the
+        objective's onset term (:func:`septimbre.model.losses.spread_onsets`); the reported onset
+        loss keeps one-frame targets. 0 (one-frame onsets) in the research design.
     train_only : tuple of str
         Module names whose parameters are trained (a name covers its submodules, e.g.
         ``["onset_spectral", "onset_hidden", "onset_head"]`` for the onset branch); empty, the
@@ -141,6 +145,7 @@ class TrainConfig:
     harmonic_loss_weight: float = 1.0
     reattack_loss_weight: float = 1.0
     unbroken_reattack_loss_weight: float | None = None
+    onset_spread: float = 0.0
     train_only: tuple[str, ...] = ()
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
@@ -157,6 +162,8 @@ class TrainConfig:
             raise ParameterError(f"harmonic_loss_weight must be > 0, got {self.harmonic_loss_weight}")
         if not self.reattack_loss_weight > 0:
             raise ParameterError(f"reattack_loss_weight must be > 0, got {self.reattack_loss_weight}")
+        if not 0.0 <= self.onset_spread <= 1.0:
+            raise ParameterError(f"onset_spread must be in [0, 1], got {self.onset_spread}")
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")
@@ -458,7 +465,8 @@ def train(
                                               positive_weight=cfg.positive_loss_weight,
                                               harmonic_weight=cfg.harmonic_loss_weight,
                                               reattack_weight=cfg.reattack_loss_weight,
-                                              unbroken_reattack_weight=cfg.unbroken_reattack_loss_weight)
+                                              unbroken_reattack_weight=cfg.unbroken_reattack_loss_weight,
+                                              onset_spread=cfg.onset_spread)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

@@ -78,6 +78,18 @@ def _onsets_after_sound(onset_target: torch.Tensor, frame_target: torch.Tensor, 
     return ((onset_target.float() > 0.5) & (before > 0.5)).float()
 
 
+def spread_onsets(onset_target: torch.Tensor, spread: float) -> torch.Tensor:
+    """Onset target with its neighbours softened in: ``(batch, 84, frames)`` float.
+
+    Frames one before and one after an onset (``onset_target > 0.5``) of the same pitch get at
+    least ``spread``; onsets keep their value. An onset label marks one frame (11.6 ms), while the
+    audible attack of a bowed or blown note, and the annotation of a real one, can sit a frame away.
+    """
+    on = onset_target.float()
+    near = F.max_pool1d((on > 0.5).float(), 3, stride=1, padding=1)
+    return torch.maximum(on, float(spread) * near)
+
+
 def harmonic_mask(frame_target: torch.Tensor) -> torch.Tensor:
     """Positions at a harmonic interval above a sounding note: ``(batch, 84, frames)`` float 0/1.
 
@@ -136,6 +148,7 @@ def transcription_loss(
     harmonic_weight: float = 1.0,
     reattack_weight: float = 1.0,
     unbroken_reattack_weight: float | None = None,
+    onset_spread: float = 0.0,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
@@ -146,8 +159,10 @@ def transcription_loss(
     both losses at :func:`harmonic_mask` positions in ``total`` only (the ghost-or-real-note
     decision); ``reattack_weight`` multiplies the onset term's positives at :func:`reattack_mask`
     positions in ``total`` only, except at :func:`unbroken_reattack_mask` positions when
-    ``unbroken_reattack_weight`` is given (which may be 0: those positives are then ignored).
-    ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
+    ``unbroken_reattack_weight`` is given (which may be 0: those positives are then ignored);
+    ``onset_spread`` (0..1) gives the frames just before and after each onset the soft target
+    ``onset_spread`` in the objective's onset term (:func:`spread_onsets`; 0, the default, keeps
+    one-frame onsets). ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
     weights compare.
     """
     f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
@@ -167,5 +182,8 @@ def transcription_loss(
         unbroken = unbroken_reattack_mask(onset_target, frame_target)
         broken = reattack_mask(onset_target, frame_target) * (1.0 - unbroken)
         again = 1.0 + (reattack_weight - 1.0) * broken + (unbroken_w - 1.0) * unbroken
+    if onset_spread > 0.0:
+        pos, neg = _focal_terms(onset_logits, spread_onsets(onset_target, onset_spread),
+                                gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
     objective_onset = ((positive_weight * pos * again + neg * leak) * harmonic).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

@@ -271,3 +271,29 @@ def test_train_config_takes_an_unbroken_reattack_weight_of_zero_but_not_below():
     assert TrainConfig().unbroken_reattack_loss_weight is None
     with pytest.raises(ParameterError):
         TrainConfig(unbroken_reattack_loss_weight=-0.5)
+
+
+def test_spread_onsets_softens_only_the_frames_next_to_an_onset():
+    from septimbre.model.losses import spread_onsets
+
+    on, _ = _held_note_and_a_new_one()  # onsets at (10, 2) and (30, 10)
+    soft = spread_onsets(on, 0.5)
+    assert soft[0, 10, 2] == 1 and soft[0, 30, 10] == 1
+    assert soft[0, 10, 1] == 0.5 and soft[0, 10, 3] == 0.5 and soft[0, 30, 9] == 0.5 and soft[0, 30, 11] == 0.5
+    assert float(soft.sum()) == 2 + 4 * 0.5  # nothing else, no other pitch
+    assert torch.equal(spread_onsets(on, 0.0), on.float())
+
+
+def test_onset_spread_changes_only_the_objective_through_the_soft_onset_targets():
+    from septimbre.model.losses import spread_onsets
+
+    on_t, fr_t = _held_note_and_a_new_one()
+    torch.manual_seed(8)
+    on, fr = torch.randn(1, 84, 20), torch.randn(1, 84, 20)
+    plain = transcription_loss(on, fr, on_t, fr_t)
+    soft = transcription_loss(on, fr, on_t, fr_t, onset_spread=0.5)
+    assert float(soft.onset) == float(plain.onset) and float(soft.frame) == float(plain.frame)
+    # the objective equals the plain objective evaluated on the softened onset targets
+    by_hand = transcription_loss(on, fr, spread_onsets(on_t, 0.5), fr_t)
+    assert float(soft.total) == pytest.approx(float(by_hand.total), rel=1e-6)
+    assert float(soft.total) != pytest.approx(float(plain.total), rel=1e-4)
