@@ -44,6 +44,15 @@ def test_committed_config_loads_and_typos_are_rejected():
         TrainConfig.from_dict({"learning_rate": 1.0})
 
 
+@pytest.mark.parametrize("spread", [-0.1, 1.5])
+def test_onset_spread_outside_0_1_is_refused(spread):
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig.from_dict({"onset_spread": 0.5}).onset_spread == 0.5
+    with pytest.raises(ParameterError, match="onset_spread"):
+        TrainConfig.from_dict({"onset_spread": spread})
+
+
 def test_lr_schedule_warms_up_then_decays_to_floor():
     cfg = TrainConfig(max_steps=100, warmup_steps=10, min_lr_ratio=0.1)
     f = [lr_factor(s, cfg) for s in range(101)]
