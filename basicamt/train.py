@@ -109,6 +109,9 @@ class TrainConfig:
         Soft onset target (0..1) given to the frames just before and after each onset in the
         objective's onset term (:func:`septimbre.model.losses.spread_onsets`); the reported onset
         loss keeps one-frame targets. 0 (one-frame onsets) in the research design.
+    onset_spread_frames : int
+        How far (frames, >= 1) the soft onset target reaches: ``d`` frames away it is
+        ``onset_spread ** d``. 1 (the default) softens only the two neighbours.
     train_only : tuple of str
         Module names whose parameters are trained (a name covers its submodules, e.g.
         ``["onset_spectral", "onset_hidden", "onset_head"]`` for the onset branch); empty, the
@@ -146,6 +149,7 @@ class TrainConfig:
     reattack_loss_weight: float = 1.0
     unbroken_reattack_loss_weight: float | None = None
     onset_spread: float = 0.0
+    onset_spread_frames: int = 1
     train_only: tuple[str, ...] = ()
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
@@ -164,6 +168,8 @@ class TrainConfig:
             raise ParameterError(f"reattack_loss_weight must be > 0, got {self.reattack_loss_weight}")
         if not 0.0 <= self.onset_spread <= 1.0:
             raise ParameterError(f"onset_spread must be in [0, 1], got {self.onset_spread}")
+        if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
+            raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")
@@ -466,7 +472,8 @@ def train(
                                               harmonic_weight=cfg.harmonic_loss_weight,
                                               reattack_weight=cfg.reattack_loss_weight,
                                               unbroken_reattack_weight=cfg.unbroken_reattack_loss_weight,
-                                              onset_spread=cfg.onset_spread)
+                                              onset_spread=cfg.onset_spread,
+                                              onset_spread_frames=cfg.onset_spread_frames)
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:

@@ -78,16 +78,23 @@ def _onsets_after_sound(onset_target: torch.Tensor, frame_target: torch.Tensor, 
     return ((onset_target.float() > 0.5) & (before > 0.5)).float()
 
 
-def spread_onsets(onset_target: torch.Tensor, spread: float) -> torch.Tensor:
+def spread_onsets(onset_target: torch.Tensor, spread: float, frames: int = 1) -> torch.Tensor:
     """Onset target with its neighbours softened in: ``(batch, 84, frames)`` float.
 
-    Frames one before and one after an onset (``onset_target > 0.5``) of the same pitch get at
-    least ``spread``; onsets keep their value. An onset label marks one frame (11.6 ms), while the
-    audible attack of a bowed or blown note, and the annotation of a real one, can sit a frame away.
+    A frame ``d`` frames (1 <= ``d`` <= ``frames``) before or after an onset (``onset_target >
+    0.5``) of the same pitch gets at least ``spread ** d``; onsets keep their value. An onset label
+    marks one frame (11.6 ms), while the audible attack of a bowed or blown note, and the annotation
+    of a real one, can sit a frame or two away.
     """
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
     on = onset_target.float()
-    near = F.max_pool1d((on > 0.5).float(), 3, stride=1, padding=1)
-    return torch.maximum(on, float(spread) * near)
+    hit = (on > 0.5).float()
+    soft = on
+    for d in range(frames, 0, -1):  # the nearest onset's value wins: max over reaches
+        near = F.max_pool1d(hit, 2 * d + 1, stride=1, padding=d)
+        soft = torch.maximum(soft, float(spread) ** d * near)
+    return soft
 
 
 def harmonic_mask(frame_target: torch.Tensor) -> torch.Tensor:
@@ -149,6 +156,7 @@ def transcription_loss(
     reattack_weight: float = 1.0,
     unbroken_reattack_weight: float | None = None,
     onset_spread: float = 0.0,
+    onset_spread_frames: int = 1,
 ) -> TranscriptionLoss:
     """Focal losses on ``(batch, 84, frames)`` logits; frame target = sustain or onset.
 
@@ -160,9 +168,9 @@ def transcription_loss(
     decision); ``reattack_weight`` multiplies the onset term's positives at :func:`reattack_mask`
     positions in ``total`` only, except at :func:`unbroken_reattack_mask` positions when
     ``unbroken_reattack_weight`` is given (which may be 0: those positives are then ignored);
-    ``onset_spread`` (0..1) gives the frames just before and after each onset the soft target
-    ``onset_spread`` in the objective's onset term (:func:`spread_onsets`; 0, the default, keeps
-    one-frame onsets). ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
+    ``onset_spread`` (0..1) gives the frames ``d`` <= ``onset_spread_frames`` before and after each
+    onset the soft target ``onset_spread ** d`` in the objective's onset term (:func:`spread_onsets`;
+    0, the default, keeps one-frame onsets). ``frame`` and ``onset`` are reported plain (unweighted), so runs with different
     weights compare.
     """
     f_pos, f_neg = _focal_terms(frame_logits, frame_target, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
@@ -183,7 +191,7 @@ def transcription_loss(
         broken = reattack_mask(onset_target, frame_target) * (1.0 - unbroken)
         again = 1.0 + (reattack_weight - 1.0) * broken + (unbroken_w - 1.0) * unbroken
     if onset_spread > 0.0:
-        pos, neg = _focal_terms(onset_logits, spread_onsets(onset_target, onset_spread),
+        pos, neg = _focal_terms(onset_logits, spread_onsets(onset_target, onset_spread, onset_spread_frames),
                                 gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
     objective_onset = ((positive_weight * pos * again + neg * leak) * harmonic).mean()
     return TranscriptionLoss(total=objective_frame + onset_weight * objective_onset, frame=frame, onset=onset)

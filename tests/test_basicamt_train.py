@@ -53,6 +53,16 @@ def test_onset_spread_outside_0_1_is_refused(spread):
         TrainConfig.from_dict({"onset_spread": spread})
 
 
+@pytest.mark.parametrize("frames", [0, -1, 1.5])
+def test_onset_spread_frames_must_be_a_positive_int(frames):
+    from septimbre.utils.errors import ParameterError
+
+    assert TrainConfig.from_dict({"onset_spread_frames": 2}).onset_spread_frames == 2
+    assert TrainConfig().onset_spread_frames == 1
+    with pytest.raises(ParameterError, match="onset_spread_frames"):
+        TrainConfig.from_dict({"onset_spread_frames": frames})
+
+
 def test_lr_schedule_warms_up_then_decays_to_floor():
     cfg = TrainConfig(max_steps=100, warmup_steps=10, min_lr_ratio=0.1)
     f = [lr_factor(s, cfg) for s in range(101)]

@@ -284,6 +284,30 @@ def test_spread_onsets_softens_only_the_frames_next_to_an_onset():
     assert torch.equal(spread_onsets(on, 0.0), on.float())
 
 
+def test_spread_onsets_reaching_two_frames_decays_geometrically():
+    from septimbre.model.losses import spread_onsets
+
+    on, _ = _held_note_and_a_new_one()  # onsets at (10, 2) and (30, 10)
+    soft = spread_onsets(on, 0.5, frames=2)
+    row = soft[0, 30, 7:14].tolist()
+    assert row == [0.0, 0.25, 0.5, 1.0, 0.5, 0.25, 0.0]
+    assert soft[0, 10, 0] == 0.25 and soft[0, 10, 4] == 0.25
+    assert float(soft.sum()) == 2 + 4 * 0.5 + 4 * 0.25
+    assert torch.equal(spread_onsets(on, 0.5, frames=1), spread_onsets(on, 0.5))
+    with pytest.raises(ValueError):
+        spread_onsets(on, 0.5, frames=0)
+
+
+def test_spread_onsets_keeps_the_nearer_onsets_value_between_close_onsets():
+    from septimbre.model.losses import spread_onsets
+
+    on = torch.zeros(1, 84, 12)
+    on[0, 40, 3] = 1
+    on[0, 40, 6] = 1  # frames 4, 5: one from one onset, two from the other
+    soft = spread_onsets(on, 0.5, frames=2)
+    assert soft[0, 40, 1:9].tolist() == [0.25, 0.5, 1.0, 0.5, 0.5, 1.0, 0.5, 0.25]
+
+
 def test_onset_spread_changes_only_the_objective_through_the_soft_onset_targets():
     from septimbre.model.losses import spread_onsets
 
