@@ -6,9 +6,11 @@ Usage::
 
 The model's posteriorgrams of the validation clips are computed once; then, for each decoder
 variant (``infer_onsets`` on/off x ``recover_onsetless`` on/off, the decoder's two optional stages),
-a coarse-to-fine search over (onset_threshold, frame_threshold) and min_note_ms maximises the pooled
+a coarse-to-fine search over (onset_threshold, frame_threshold) and min_note_ms maximises the
 note F1 (mir_eval matching, onset +-50 ms, offsets ignored; frame F1 breaks ties) of the runtime
-decoder :func:`septimbre.utils.decoding.decode_notes`. The winners are written into
+decoder :func:`septimbre.utils.decoding.decode_notes`: pooled over all clips (``--objective
+pooled``, the default) or the mean of the clips' own F1 (``--objective mean``, the statistic the
+evaluation reports per piece). The winners are written into
 ``<model>.json`` (``onset_threshold``, ``frame_threshold``, ``min_note_ms``, ``infer_onsets``,
 ``recover_onsetless``, ``thresholds_tuned: true`` and a ``tuning`` record with the scores), where
 the runtime reads them. Real recordings (the TRIOS folder) are refused: thresholds are
@@ -40,6 +42,8 @@ START_MIN_NOTE_MS: float = 50.0
 DECODER_VARIANTS: tuple[tuple[bool, bool], ...] = ((True, True), (False, True), (True, False), (False, False))
 #: Folder names that mark real recordings (never tuned on).
 FORBIDDEN_PARTS: tuple[str, ...] = ("trios",)
+#: What the search maximises: pooled note F1 over all clips, or the mean of per-clip note F1.
+OBJECTIVES: tuple[str, ...] = ("pooled", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +59,11 @@ class Trial:
     frame_f1: float
     infer_onsets: bool = True
     recover_onsetless: bool = True
+    note_f1_mean: float = float("nan")
 
-    def key(self) -> tuple[float, float]:
-        return (self.note_f1, self.frame_f1)
+    def key(self, objective: str = "pooled") -> tuple[float, float]:
+        """Sort key under ``objective`` (:data:`OBJECTIVES`): the note F1 it names, then frame F1."""
+        return (self.note_f1_mean if objective == "mean" else self.note_f1, self.frame_f1)
 
     def decoder_options(self) -> dict[str, bool]:
         """The decoder stages this trial used, as :func:`~septimbre.utils.decoding.decode_notes` kwargs."""
@@ -65,10 +71,14 @@ class Trial:
 
 
 def search(clips, *, progress: bool = True,
-           variants: tuple[tuple[bool, bool], ...] = DECODER_VARIANTS) -> tuple[Trial, list[Trial]]:
+           variants: tuple[tuple[bool, bool], ...] = DECODER_VARIANTS,
+           objective: str = "pooled") -> tuple[Trial, list[Trial]]:
     """Coarse-to-fine threshold search on collected validation clips, per decoder variant
-    ``(infer_onsets, recover_onsetless)``; returns (best over all variants, all trials best first).
-    Ties keep the earlier variant (the decoder's defaults come first)."""
+    ``(infer_onsets, recover_onsetless)``, maximising ``objective`` (:data:`OBJECTIVES`); returns
+    (best over all variants, all trials best first). Ties keep the earlier variant (the decoder's
+    defaults come first)."""
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     from septimbre.basicamt.validation import score
     from tqdm import tqdm
 
@@ -80,11 +90,14 @@ def search(clips, *, progress: bool = True,
             s = score(clips, onset_threshold=on, frame_threshold=fr, min_note_ms=ms,
                       infer_onsets=inf, recover_onsetless=rec)
             seen[(on, fr, ms, inf, rec)] = Trial(on, fr, ms, s.note_f1, s.note_precision, s.note_recall,
-                                                 s.frame_f1, inf, rec)
+                                                 s.frame_f1, inf, rec, s.note_f1_mean)
+
+    def key(t: Trial) -> tuple[float, float]:
+        return t.key(objective)
 
     def best(inf: bool, rec: bool) -> Trial:
         return max((t for t in seen.values() if (t.infer_onsets, t.recover_onsetless) == (inf, rec)),
-                   key=Trial.key)
+                   key=key)
 
     winners = []
     for inf, rec in variants:
@@ -101,8 +114,8 @@ def search(clips, *, progress: bool = True,
                 local.append((on, fr, b.min_note_ms, inf, rec))
         run(local)
         winners.append(best(inf, rec))
-    top = max(winners, key=Trial.key)  # max keeps the first of equals: ties keep the earlier variant
-    return top, sorted(seen.values(), key=Trial.key, reverse=True)
+    top = max(winners, key=key)  # max keeps the first of equals: ties keep the earlier variant
+    return top, sorted(seen.values(), key=key, reverse=True)
 
 
 def tune(
@@ -114,11 +127,15 @@ def tune(
     seed: int = 0,
     progress: bool = True,
     dataset=None,
+    objective: str = "pooled",
 ) -> Trial:
     """Tune and store the thresholds of the model at ``model_stem``; returns the best trial.
 
-    ``dataset`` replaces the rendered split at ``val_dir`` (tests).
+    ``objective`` is what the search maximises (:data:`OBJECTIVES`: pooled note F1 over the clips,
+    or the mean of per-clip note F1). ``dataset`` replaces the rendered split at ``val_dir`` (tests).
     """
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     from septimbre.basicamt.validation import collect
     from septimbre.model.io import load_model, update_description
 
@@ -133,7 +150,7 @@ def tune(
     clips, losses = collect(model, dataset, max_clips=max_clips)
     if not clips:
         raise ParameterError(f"no validation clips in {val_path}")
-    best, trials = search(clips, progress=progress)
+    best, trials = search(clips, progress=progress, objective=objective)
     update_description(
         model_stem,
         onset_threshold=best.onset_threshold,
@@ -146,7 +163,8 @@ def tune(
             "val": str(val_dir),
             "n_clips": len(clips),
             "clip_seconds": clip_seconds,
-            "objective": "pooled note F1 (mir_eval, onset +-50 ms, offsets ignored); frame F1 breaks ties",
+            "objective": ("pooled note F1" if objective == "pooled" else "mean of per-clip note F1")
+            + " (mir_eval, onset +-50 ms, offsets ignored); frame F1 breaks ties",
             "best": dataclasses.asdict(best),
             "val_losses": losses,
             "top": [dataclasses.asdict(t) for t in trials[:5]],
@@ -169,12 +187,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-clips", type=int, default=64, help="validation clips used (default 64)")
     parser.add_argument("--clip-seconds", type=float, default=10.0, help="clip length (default 10 s)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="pooled",
+                        help="maximise the pooled note F1 over all clips (default) or the mean of per-clip note F1")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         torch = require("torch", "train")
         torch.set_num_threads(args.threads)
-        best = tune(args.model, args.val, max_clips=args.max_clips, clip_seconds=args.clip_seconds)
+        best = tune(args.model, args.val, max_clips=args.max_clips, clip_seconds=args.clip_seconds,
+                    objective=args.objective)
     except SeptimbreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -182,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         f"onset_threshold={best.onset_threshold} frame_threshold={best.frame_threshold} "
         f"min_note_ms={best.min_note_ms} infer_onsets={best.infer_onsets} "
         f"recover_onsetless={best.recover_onsetless}: note F1 {best.note_f1:.3f} (P {best.note_precision:.3f}, "
-        f"R {best.note_recall:.3f}), frame F1 {best.frame_f1:.3f} -> {Path(args.model)}.json"
+        f"R {best.note_recall:.3f}; mean per clip {best.note_f1_mean:.3f}), frame F1 {best.frame_f1:.3f} "
+        f"-> {Path(args.model)}.json"
     )
     return 0
 

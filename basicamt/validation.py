@@ -45,7 +45,8 @@ class ValClip:
 
 @dataclass(frozen=True)
 class QuickScores:
-    """Pooled note-level and frame-level precision / recall / F1."""
+    """Pooled note-level and frame-level precision / recall / F1, and the mean over clips of the
+    note F1 (clips with reference notes only; NaN when none has any)."""
 
     note_precision: float
     note_recall: float
@@ -53,6 +54,7 @@ class QuickScores:
     frame_precision: float
     frame_recall: float
     frame_f1: float
+    note_f1_mean: float = float("nan")
 
 
 def rolls_to_notes(stem_rolls: np.ndarray) -> np.ndarray:
@@ -143,10 +145,12 @@ def _prf(tp: int, n_est: int, n_ref: int) -> tuple[float, float, float]:
 def score(
     clips: list[ValClip], *, onset_threshold: float, frame_threshold: float, min_note_ms: float, **decode_kwargs
 ) -> QuickScores:
-    """Pooled note and frame scores of ``clips`` decoded with the runtime's ``decode_notes``."""
+    """Pooled note and frame scores of ``clips`` decoded with the runtime's ``decode_notes``, and
+    the mean of the per-clip note F1 over the clips that have reference notes."""
     from septimbre.utils.decoding import decode_notes
 
     tp = n_est = n_ref = 0
+    per_clip: list[float] = []
     ftp = fest = fref = 0
     for c in clips:
         notes = decode_notes(
@@ -156,10 +160,13 @@ def score(
         est = np.asarray([(n.start_s, n.end_s, n.pitch) for n in notes], dtype=np.float64).reshape(-1, 3)
         a, b, d = _note_counts(c.ref_notes, est)
         tp, n_est, n_ref = tp + a, n_est + b, n_ref + d
+        if d:
+            per_clip.append(_prf(a, b, d)[2])
         pred = c.frame >= frame_threshold
         ftp += int((pred & c.frame_target).sum())
         fest += int(pred.sum())
         fref += int(c.frame_target.sum())
     np_, nr, nf = _prf(tp, n_est, n_ref)
     fp, fr, ff = _prf(ftp, fest, fref)
-    return QuickScores(np_, nr, nf, fp, fr, ff)
+    mean = float(np.mean(per_clip)) if per_clip else float("nan")
+    return QuickScores(np_, nr, nf, fp, fr, ff, mean)

@@ -123,7 +123,8 @@ def test_tune_search_picks_the_decoder_variant_that_scores_best(monkeypatch):
     def fake_score(clips, *, onset_threshold, frame_threshold, min_note_ms, infer_onsets, recover_onsetless):
         f1 = 0.9 - abs(onset_threshold - 0.3) - abs(frame_threshold - 0.35) - abs(min_note_ms - 70.0) / 1000
         f1 -= 0.0 if (infer_onsets, recover_onsetless) in clips else 0.2
-        return types.SimpleNamespace(note_f1=f1, note_precision=f1, note_recall=f1, frame_f1=0.5)
+        return types.SimpleNamespace(note_f1=f1, note_precision=f1, note_recall=f1, frame_f1=0.5,
+                                     note_f1_mean=f1)
 
     monkeypatch.setattr(validation, "score", fake_score)
     best, trials = search({(False, True)}, progress=False)
