@@ -151,6 +151,8 @@ def tune(
     if not clips:
         raise ParameterError(f"no validation clips in {val_path}")
     best, trials = search(clips, progress=progress, objective=objective)
+    if objective == "mean" and best.note_f1_mean != best.note_f1_mean:  # NaN: no clip has notes
+        raise ParameterError(f"no validation clip in {val_path} has reference notes; cannot tune on their mean")
     update_description(
         model_stem,
         onset_threshold=best.onset_threshold,
