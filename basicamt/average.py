@@ -52,7 +52,7 @@ def average_models(stems: Sequence[str | Path], out: str | Path,
     w = [x / sum(w) for x in w]
     loaded = [load_model(s) for s in stems]
     first, desc = loaded[0]
-    for stem, (model, other) in zip(stems[1:], loaded[1:]):
+    for stem, (model, _) in zip(stems[1:], loaded[1:]):
         if type(model) is not type(first) or model.config != first.config:
             raise ParameterError(f"{stem} has another architecture than {stems[0]}; only fine-tunes of "
                                  "one architecture can be averaged")
@@ -64,8 +64,8 @@ def average_models(stems: Sequence[str | Path], out: str | Path,
         else:
             mean[key] = value
     first.load_state_dict(mean)
-    config = {k: v for k, v in desc.items() if k not in ("format", "class", "architecture", "n_parameters")}
-    config["averaged_from"] = [{"model": str(s), "weight": wi} for s, wi in zip(stems, w)]
+    # save_model rewrites format, class, architecture and n_parameters from the model itself
+    config = {**desc, "averaged_from": [{"model": str(s), "weight": wi} for s, wi in zip(stems, w)]}
     pt, _ = save_model(first, config, out)
     logger.info("averaged %d models into %s", len(stems), pt)
     return pt

@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import itertools
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def tune(
     if not clips:
         raise ParameterError(f"no validation clips in {val_path}")
     best, trials = search(clips, progress=progress, objective=objective)
-    if objective == "mean" and best.note_f1_mean != best.note_f1_mean:  # NaN: no clip has notes
+    if objective == "mean" and math.isnan(best.note_f1_mean):  # no clip has reference notes
         raise ParameterError(f"no validation clip in {val_path} has reference notes; cannot tune on their mean")
     update_description(
         model_stem,
