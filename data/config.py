@@ -110,6 +110,11 @@ class DataConfig:
         Probability that an example uses music21 corpus material instead of random notes.
     score_collections : dict
         ``{corpus folder: weight}`` of music21 collections used for score material.
+    score_accompaniment_prob : float
+        Probability that score material with a polyphonic instrument (piano, organ, guitar, ...)
+        has that instrument accompany the others: it plays every part no other instrument takes
+        (or doubles one), so the others sound inside its voicing. 0 (the default) renders every
+        earlier split unchanged.
     family_weights : dict
         Sampling weight per program family.
     performance, room : dict
@@ -123,6 +128,7 @@ class DataConfig:
     duration_s: list[float] = field(default_factory=lambda: [10.0, 20.0])
     score_ratio: float = 0.4
     score_collections: dict[str, float] = field(default_factory=dict)
+    score_accompaniment_prob: float = 0.0
     family_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAMILY_WEIGHTS))
     performance: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PERFORMANCE))
     room: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROOM))
@@ -138,6 +144,8 @@ class DataConfig:
                 raise ParameterError(f"soundfont {key!r}: programs missing or not pitched/usable: {bad}")
         if not (0.0 <= self.score_ratio <= 1.0):
             raise ParameterError("score_ratio must be in [0, 1]")
+        if not (0.0 <= self.score_accompaniment_prob <= 1.0):
+            raise ParameterError("score_accompaniment_prob must be in [0, 1]")
         if len(self.n_instruments_weights) > 4 or sum(self.n_instruments_weights) <= 0:
             raise ParameterError(f"n_instruments_weights: up to {MAX_INSTRUMENTS} non-negative weights")
         lo, hi = self.duration_s

@@ -85,6 +85,8 @@ PEDAL_STREAM = 3000
 DETUNE_STREAM = 4000
 #: Stream offset of the re-articulation draws (likewise).
 REARTICULATE_STREAM = 5000
+#: Stream offset of the accompaniment draws of score material (likewise).
+ACCOMPANIMENT_STREAM = 6000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -160,8 +162,43 @@ def _monophonic(notes: list[ScoreNote]) -> list[ScoreNote]:
     return sorted(top.values(), key=lambda n: n.start_s)
 
 
-def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[ScoreNote]], str, float] | None:
-    """A corpus excerpt for the instruments, its file and its beat length (seconds); None if unusable."""
+def accompaniment_parts(
+    lines: list[list[ScoreNote]], n_inst: int, rng: np.random.Generator
+) -> list[list[ScoreNote]]:
+    """Give score parts to ``n_inst`` instruments, instrument 0 accompanying the others.
+
+    The parts are shuffled; instruments ``1..n_inst-1`` get one part each and instrument 0 (a
+    polyphonic one: the piano's, organ's or guitar's hands) plays its own part plus every part left
+    over, so the other instruments sound inside its voicing, as a soloist does inside a piano
+    accompaniment. When no part is left over, instrument 0 also doubles one of the other parts
+    (colla parte). Returns ``min(n_inst, len(lines))`` lists of notes sorted by onset.
+    """
+    if n_inst < 1:
+        raise ParameterError("accompaniment needs at least one instrument")
+    order = [int(k) for k in rng.permutation(len(lines))]
+    n_own = min(n_inst, len(lines))
+    out = [list(lines[k]) for k in order[:n_own]]
+    if not out:
+        return out
+    extra = order[n_own:]
+    if extra:
+        for k in extra:
+            out[0] += lines[k]
+    elif n_own > 1:
+        out[0] += out[int(rng.integers(1, n_own))]
+    out[0].sort(key=lambda n: (n.start_s, n.pitch))
+    return out
+
+
+def _score_material(
+    config, rng, instruments, duration_s, *, accompany_rng: np.random.Generator | None = None
+) -> tuple[list[list[ScoreNote]], str, float, list[tuple[str, int]]] | None:
+    """A corpus excerpt for the instruments; None if unusable.
+
+    Returns ``(lines, score file, beat length in seconds, instruments playing them)``. With
+    ``accompany_rng`` and a polyphonic instrument among ``instruments``, that instrument comes first
+    and accompanies the others (:func:`accompaniment_parts`); otherwise each instrument plays one part.
+    """
     collections = config.score_collections
     if not collections:
         return None
@@ -188,9 +225,15 @@ def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[Sco
         qpm = (
             _u(rng, config.performance["tempo_bpm"]) * 0.85 * (2.0 if coll in ALLA_BREVE_COLLECTIONS else 1.0)
         )
-        lines = corpus_mod.excerpt(parts, rng, n_parts=len(instruments), duration_s=duration_s, qpm=qpm)
+        poly = [i for i, (_, prog) in enumerate(instruments) if program_info(prog).polyphonic]
+        accompanist = poly[0] if (accompany_rng is not None and poly) else None
+        n_want = len(parts) if accompanist is not None else len(instruments)
+        lines = corpus_mod.excerpt(parts, rng, n_parts=n_want, duration_s=duration_s, qpm=qpm)
         if not lines:
             continue
+        if accompanist is not None:
+            instruments = [instruments[accompanist]] + [x for i, x in enumerate(instruments) if i != accompanist]
+            lines = accompaniment_parts(lines, len(instruments), accompany_rng)
         shift = int(rng.integers(-5, 7))
         out = []
         for line, (_, prog) in zip(lines, instruments):
@@ -199,7 +242,7 @@ def _score_material(config, rng, instruments, duration_s) -> tuple[list[list[Sco
             if not info.polyphonic:
                 line = _monophonic(line)
             out.append(fit_to_range(line, low=info.low, high=info.high, rng=rng))
-        return out, path, 60.0 / qpm
+        return out, path, 60.0 / qpm, list(instruments[: len(out)])
     return None
 
 
@@ -227,12 +270,17 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
 
     source, score_path = "random", None
     lines = None
+    accompanied = False
     if rng.random() < config.score_ratio and attempt == 0:
-        got = _score_material(config, example_rng(config, index, 2), instruments, duration_s)
+        acc_rng = example_rng(config, index, ACCOMPANIMENT_STREAM)
+        accompany = config.score_accompaniment_prob > 0 and acc_rng.random() < config.score_accompaniment_prob
+        got = _score_material(config, example_rng(config, index, 2), instruments, duration_s,
+                              accompany_rng=acc_rng if accompany else None)
         if got is not None:
-            lines, score_path, beat_s = got
+            lines, score_path, beat_s, used = got
             source = "score"
-            instruments = instruments[: len(lines)]
+            accompanied = accompany and any(program_info(prog).polyphonic for _, prog in used)
+            instruments = used
     if lines is None:
         lines, beat_s = _random_material(config, rng, instruments, duration_s)
 
@@ -376,6 +424,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         "seed": int(config.seed),
         "source": source,
         "score": score_path,
+        "accompaniment": accompanied,
         "duration_s": duration_s,
         "samples": n_samples,
         "frames": frames,

@@ -646,3 +646,58 @@ def test_restore_written_ends_keeps_the_longer_end():
     written = [ScoreNote(0.0, 0.5, 60, 80), ScoreNote(0.5, 0.7, 64, 80), ScoreNote(2.0, 3.0, 60, 80)]
     out = restore_written_ends(notes, written)
     assert [n.end_s for n in out] == [0.5, 1.5, 0.9]
+
+
+# ---------------------------------------------------------------- accompanied score material
+
+
+def _line(pitch: int, n: int = 3) -> list[ScoreNote]:
+    return [ScoreNote(float(i), float(i) + 0.9, pitch, 90) for i in range(n)]
+
+
+def test_accompaniment_parts_give_every_leftover_part_to_the_first_instrument():
+    from septimbre.data.example import accompaniment_parts
+
+    lines = [_line(72), _line(65), _line(60), _line(48)]
+    out = accompaniment_parts(lines, 2, np.random.default_rng(0))
+    assert len(out) == 2
+    # the soloist plays one whole part, the accompanist the three others, nothing lost or doubled
+    assert len({n.pitch for n in out[1]}) == 1 and len(out[1]) == 3
+    assert sorted(n.pitch for line in out for n in line) == sorted(n.pitch for line in lines for n in line)
+    assert [n.start_s for n in out[0]] == sorted(n.start_s for n in out[0])
+    # no part left over: the accompanist doubles one of the others (colla parte)
+    out = accompaniment_parts(lines, 4, np.random.default_rng(1))
+    own = {n.pitch for n in out[0]}
+    assert len(own) == 2 and any({n.pitch for n in o} < own for o in out[1:])
+    # alone, it plays every part; fewer parts than instruments gives fewer lines
+    assert len(accompaniment_parts(lines, 1, np.random.default_rng(2))[0]) == 12
+    assert len(accompaniment_parts(lines[:2], 3, np.random.default_rng(3))) == 2
+    with pytest.raises(ParameterError, match="at least one"):
+        accompaniment_parts(lines, 0, np.random.default_rng(0))
+
+
+def test_score_accompaniment_puts_the_other_parts_on_the_polyphonic_instrument():
+    from septimbre.data.example import make_example
+    from septimbre.data.programs import program_info
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [0, 71]}}, n_instruments_weights=[0, 1],
+                score_ratio=1.0, score_collections={"bach": 1.0}, duration_s=[4.0, 4.0])
+    with pytest.raises(ParameterError, match="score_accompaniment_prob"):
+        tiny_config(**base, score_accompaniment_prob=1.5)
+    checked = 0
+    for index in range(12):
+        plain = make_example(tiny_config(**base), index)
+        if plain.meta["source"] != "score" or sorted(plain.meta["programs"]) != [0, 71]:
+            continue
+        assert plain.meta["accompaniment"] is False
+        # the default (0) renders exactly what a config without the field renders
+        np.testing.assert_array_equal(make_example(tiny_config(**base, score_accompaniment_prob=0.0), index).mix,
+                                      plain.mix)
+        acc = make_example(tiny_config(**base, score_accompaniment_prob=1.0), index)
+        assert acc.meta["accompaniment"] is True and acc.meta["source"] == "score"
+        assert program_info(acc.meta["programs"][0]).polyphonic and acc.meta["programs"][1] == 71
+        piano, clarinet = acc.notes
+        sounding = max(sum(m.start_s <= n.start_s < m.end_s for m in piano) for n in piano)
+        assert len(piano) > len(clarinet) and sounding >= 2  # chords under the soloist
+        checked += 1
+    assert checked >= 2
