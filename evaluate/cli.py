@@ -3,7 +3,7 @@
 Commands::
 
     python -m septimbre.evaluate setup-peers [--peers basic-pitch,harmonica] [--force]
-    python -m septimbre.evaluate transcription [--sets trios,trios-stems,synthetic-val,unseen]
+    python -m septimbre.evaluate transcription [--sets trios,trios-stems,trios-nopiano,synthetic-val,unseen]
         [--peers basic-pitch,harmonica] [--no-ours] [--trios DIR] [--synthetic DIR] [--unseen DIR]
         [--limit N] [--model X.onnx] [--out results.json]
     python -m septimbre.evaluate benchmark [FILES ...] [--threads 1 2] [--peers basic-pitch]

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 #: TRIOS stems that are unpitched drums, excluded from pitched-note scoring.
 TRIOS_DRUMS: frozenset[str] = frozenset({"kick", "ride", "snare"})
 #: Names of the sets ``python -m septimbre.evaluate transcription --sets`` knows.
-SET_NAMES: tuple[str, ...] = ("trios", "trios-stems", "synthetic-val", "unseen")
+SET_NAMES: tuple[str, ...] = ("trios", "trios-stems", "trios-nopiano", "synthetic-val", "unseen")
+#: TRIOS parts left out of the "trios-nopiano" set (the accompanying keyboard).
+TRIOS_KEYBOARDS: frozenset[str] = frozenset({"piano"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,42 @@ def trios_stem_pieces(root: Path) -> list[Piece]:
                                 n_instruments=1))
     if not pieces:
         raise MissingResourceError(f"no TRIOS part recording (<instrument>.flac) in {root}")
+    return pieces
+
+
+def trios_nopiano_pieces(root: Path, tmp_dir: Path) -> list[Piece]:
+    """Each TRIOS piece without its piano: its wind and string part recordings summed.
+
+    A real ensemble of melodic instruments only (brahms: horn + violin, lussier: bassoon + trumpet,
+    mozart: clarinet + viola), the kind of ensemble septimbre's held-out test material is; the
+    recordings are separate tracks whose sum is the published mix, so the sum is what the
+    ensemble alone would have sounded like in that room. Pieces with fewer than two such parts
+    (take_five: saxophone only) are skipped. Each sum is written to ``tmp_dir`` as a WAV at
+    SAMPLE_RATE; reference rows keep their part names.
+    """
+    import soundfile
+
+    from septimbre.utils.audio import load_audio
+
+    pieces = []
+    for mix_piece in trios_pieces(root):
+        folder = Path(mix_piece.audio_path).parent
+        names = [n for n in dict.fromkeys(mix_piece.parts or ()) if n not in TRIOS_KEYBOARDS]
+        if len(names) < 2 or not all((folder / f"{n}.flac").is_file() for n in names):
+            logger.info("%s: fewer than two melodic part recordings, left out of trios-nopiano", folder.name)
+            continue
+        tracks = [load_audio(folder / f"{n}.flac", sr=SAMPLE_RATE) for n in names]
+        length = max(len(t) for t in tracks)
+        mix = np.zeros(length, np.float32)
+        for t in tracks:
+            mix[: len(t)] += t
+        wav = Path(tmp_dir) / f"trios-nopiano-{mix_piece.name}.wav"
+        soundfile.write(wav, mix, SAMPLE_RATE, subtype="FLOAT")
+        rows = np.array([p in names for p in mix_piece.parts])
+        pieces.append(Piece("trios-nopiano", mix_piece.name, wav, mix_piece.reference[rows],
+                            tuple(p for p in mix_piece.parts if p in names), n_instruments=len(names)))
+    if not pieces:
+        raise MissingResourceError(f"no TRIOS piece with two or more non-piano part recordings in {root}")
     return pieces
 
 

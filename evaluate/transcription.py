@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from septimbre.evaluate import metrics as M
-from septimbre.evaluate.references import Piece, synthetic_pieces, trios_pieces, trios_stem_pieces
+from septimbre.evaluate.references import Piece, synthetic_pieces, trios_nopiano_pieces, trios_pieces, trios_stem_pieces
 from septimbre.evaluate.systems import OURS, SystemFailed, run_system
 from septimbre.evaluate.table import align_columns
 from septimbre.utils.errors import ParameterError
@@ -132,14 +132,19 @@ def evaluate_sets(
     limit: int | None = None,
     ours_model: str | Path | None = None,
 ) -> list[SetResult]:
-    """Evaluate ``systems`` on each named set ("trios", "trios-stems", "synthetic-val", "unseen")."""
+    """Evaluate ``systems`` on each named set ("trios", "trios-stems", "trios-nopiano", "synthetic-val", "unseen")."""
     results = []
     with tempfile.TemporaryDirectory(prefix="septimbre-eval-sets-") as tmp:
         for name in set_names:
-            if name in ("trios", "trios-stems"):
+            if name in ("trios", "trios-stems", "trios-nopiano"):
                 if trios_dir is None:
                     raise ParameterError(f"the {name} set needs --trios DIR")
-                pieces = trios_pieces(trios_dir) if name == "trios" else trios_stem_pieces(trios_dir)
+                if name == "trios":
+                    pieces = trios_pieces(trios_dir)
+                elif name == "trios-stems":
+                    pieces = trios_stem_pieces(trios_dir)
+                else:
+                    pieces = trios_nopiano_pieces(trios_dir, Path(tmp))
             elif name in ("synthetic-val", "unseen"):
                 root = synthetic_dir if name == "synthetic-val" else unseen_dir
                 if root is None:
@@ -241,7 +246,9 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def format_table(results: Sequence[SetResult], *, per_piece_sets: Sequence[str] = ("trios", "trios-stems")) -> str:
+def format_table(
+    results: Sequence[SetResult], *, per_piece_sets: Sequence[str] = ("trios", "trios-stems", "trios-nopiano")
+) -> str:
     """One plain-text table: per set (per piece for ``per_piece_sets``, then pooled and mean) and system."""
     header = ["set", "piece", "system"] + [h for h, _ in COLUMNS]
     rows: list[list[str]] = []

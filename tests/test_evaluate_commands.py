@@ -16,7 +16,13 @@ import pytest
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.benchmark import BenchRow, _find_param_count, format_bench_table, model_sizes
 from septimbre.evaluate.cli import build_parser
-from septimbre.evaluate.references import roll_to_notes, synthetic_pieces, trios_pieces, trios_stem_pieces
+from septimbre.evaluate.references import (
+    roll_to_notes,
+    synthetic_pieces,
+    trios_nopiano_pieces,
+    trios_pieces,
+    trios_stem_pieces,
+)
 from septimbre.evaluate.systems import RUNNERS_DIR, SystemFailed, parse_runner_output, run_system
 from septimbre.evaluate.transcription import (
     SetResult,
@@ -88,6 +94,35 @@ def test_trios_stems_pair_each_part_recording_with_its_own_notes(tmp_path):
     (piece / "violin.flac").unlink()
     with pytest.raises(MissingResourceError):
         trios_stem_pieces(tmp_path)
+
+
+def test_trios_nopiano_sums_the_melodic_part_recordings_without_the_piano(tmp_path):
+    piece = tmp_path / "trio"
+    piece.mkdir()
+    n = SAMPLE_RATE // 2
+    tone = {name: (0.1 * np.sin(2 * np.pi * f * np.arange(n) / SAMPLE_RATE)).astype(np.float32)
+            for name, f in (("violin", 659.3), ("horn", 349.2), ("piano", 261.6))}
+    for name, x in tone.items():
+        sf.write(piece / f"{name}.flac", x, SAMPLE_RATE, subtype="PCM_24")
+    sf.write(piece / "mix.flac", sum(tone.values()), SAMPLE_RATE, subtype="PCM_24")
+    _write_midi_parts(piece, {"violin": [(0.0, 0.5, 76)], "horn": [(0.0, 0.5, 65)], "piano": [(0.1, 0.3, 60)]})
+    solo = tmp_path / "solo"  # one melodic part beside the piano: left out
+    solo.mkdir()
+    for name in ("mix", "saxophone", "piano"):
+        _wav(solo / f"{name}.flac", 0.5)
+    _write_midi_parts(solo, {"saxophone": [(0.0, 0.5, 70)], "piano": [(0.1, 0.3, 60)]})
+    out = tmp_path / "out"
+    out.mkdir()
+    (p,) = trios_nopiano_pieces(tmp_path, out)
+    assert p.set_name == "trios-nopiano" and p.name == "trio" and p.n_instruments == 2
+    np.testing.assert_allclose(p.reference, [(0.0, 0.5, 65), (0.0, 0.5, 76)], atol=1e-3)
+    assert p.parts == ("horn", "violin")
+    audio, sr = sf.read(p.audio_path, dtype="float32")
+    assert sr == SAMPLE_RATE
+    np.testing.assert_allclose(audio, tone["violin"] + tone["horn"], atol=1e-4)  # the piano is not in it
+    (piece / "horn.flac").unlink()
+    with pytest.raises(MissingResourceError, match="non-piano"):
+        trios_nopiano_pieces(tmp_path, out)
 
 
 def test_synthetic_reader(tmp_path):
