@@ -10,6 +10,7 @@ Commands::
         [--no-ours] [--model X.onnx] [--out bench.json]
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
+    python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -98,7 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
                             help="TRIOS: notes from onset peaks vs onset-less recovery, onset errors")
     stages.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     stages.add_argument("--trios", type=Path, default=None)
+
+    partials = sub.add_parser("partials", parents=[common],
+                              help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
+    partials.add_argument("--trios", type=Path, default=None)
+    partials.add_argument("--soundfonts", type=_csv, default=["TimGM6mb", "sf_GMbank", "MuseScore_General", "FluidR3_GM"],
+                          help="comma-separated soundfont keys (default: all four)")
+    partials.add_argument("--n-partials", type=int, default=5)
     return parser
+
+
+def _partials(args) -> int:
+    from septimbre.data.trios import load_trios
+    from septimbre.evaluate.partials import format_partials, partial_balance
+
+    rows = partial_balance(load_trios(args.trios or default_trios_dir()), args.soundfonts, n_partials=args.n_partials)
+    print(f"median level of partials 2..{args.n_partials} relative to the fundamental (dB), per TRIOS part")
+    print(format_partials(rows))
+    return 0
 
 
 def _decoder_stages(args) -> int:
@@ -191,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
-                "long-file": _long_file, "decoder-stages": _decoder_stages}
+                "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:
