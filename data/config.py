@@ -76,6 +76,8 @@ DEFAULT_ROOM = {
     "body_hz": [150.0, 6000.0],
     "body_gain_db": [-6.0, 12.0],
     "body_q": [4.0, 40.0],
+    "fundamental_cut_prob": 0.0,
+    "fundamental_cut_db": [6.0, 15.0],
     "gain_db": [-9.0, 0.0],
     "tilt_db_per_octave": [-3.0, 3.0],
     "reverb_prob": 0.75,
@@ -157,6 +159,11 @@ class DataConfig:
         object.__setattr__(self, "family_weights", {**DEFAULT_FAMILY_WEIGHTS, **self.family_weights})
         if not 0.0 <= self.performance["detune_cents"] < MAX_BEND_CENTS:
             raise ParameterError(f"performance.detune_cents must be in [0, {MAX_BEND_CENTS:g}) cents")
+        if not 0.0 <= self.room["fundamental_cut_prob"] <= 1.0:
+            raise ParameterError("room.fundamental_cut_prob must be in [0, 1]")
+        cut_lo, cut_hi = self.room["fundamental_cut_db"]
+        if not 0.0 <= cut_lo <= cut_hi <= 40.0:
+            raise ParameterError("room.fundamental_cut_db must be [min, max] dB with 0 <= min <= max <= 40")
         if not 0.0 <= self.performance["rearticulate_prob"] <= 1.0:
             raise ParameterError("performance.rearticulate_prob must be in [0, 1]")
         gap_lo, gap_hi = self.performance["rearticulate_gap_s"]

@@ -28,10 +28,19 @@ from septimbre.data.performance import (
 )
 from septimbre.data.programs import program_info
 from septimbre.data.render import render_stem
-from septimbre.data.room import add_reverb, body_eq, body_resonances, colored_noise, eq_tilt, impulse_response, rms
+from septimbre.data.room import (
+    add_reverb,
+    body_eq,
+    body_resonances,
+    colored_noise,
+    eq_tilt,
+    impulse_response,
+    rms,
+    weaken_fundamentals,
+)
 from septimbre.data.soundfonts import find_soundfont
 from septimbre.data.targets import notes_to_roll
-from septimbre.utils.constants import SAMPLE_RATE, n_frames
+from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz, n_frames
 from septimbre.utils.errors import ParameterError
 
 log = logging.getLogger(__name__)
@@ -87,6 +96,8 @@ DETUNE_STREAM = 4000
 REARTICULATE_STREAM = 5000
 #: Stream offset of the accompaniment draws of score material (likewise).
 ACCOMPANIMENT_STREAM = 6000
+#: Stream offset of the weak-fundamental draws (likewise).
+FUNDAMENTAL_STREAM = 7000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -261,6 +272,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     pedal_rng = example_rng(config, index, PEDAL_STREAM + 3 * attempt)
     detune_rng = example_rng(config, index, DETUNE_STREAM + 3 * attempt)
     reartic_rng = example_rng(config, index, REARTICULATE_STREAM + 3 * attempt)
+    fundamental_rng = example_rng(config, index, FUNDAMENTAL_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -346,6 +358,15 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             peaks = body_resonances(body_rng, n_peaks=room["body_peaks"], freq_hz=room["body_hz"],
                                     gain_db=room["body_gain_db"], q=room["body_q"])
             audio, n_body = body_eq(audio, peaks), len(peaks)
+        cut_db, cut_hz = 0.0, 0.0
+        if room["fundamental_cut_prob"] > 0 and fundamental_rng.random() < room["fundamental_cut_prob"]:
+            # Cutoff half an octave above the fundamental of a pitch between the stem's lowest and
+            # median note: those notes lose cut_db..cut_db/2 at f0, their second partials nothing.
+            pitches = np.sort([n.pitch for n in pressed])
+            pivot = fundamental_rng.uniform(pitches[0], pitches[len(pitches) // 2])
+            cut_hz = float(midi_to_hz(pivot) * 2.0 ** 0.5)
+            cut_db = _u(fundamental_rng, room["fundamental_cut_db"])
+            audio = weaken_fundamentals(audio, cutoff_hz=cut_hz, depth_db=cut_db)
         level = rms(audio)
         if level < 1e-6:
             log.warning("example %d: silent stem (%s program %d); dropped", index, sf_key, prog)
@@ -373,6 +394,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
                 "gain_db": round(gain_db, 2),
                 "tilt_db_per_octave": round(tilt, 2),
                 "body_peaks": n_body,
+                "fundamental_cut_db": round(cut_db, 2),
+                "fundamental_cut_hz": round(cut_hz, 1),
                 "mono_legato": legato,
                 "rearticulated": bool(rearticulated),
                 "pedal_changes": len(pedal_events) // 2,

@@ -1,4 +1,4 @@
-"""Room and channel augmentation of rendered stems: body resonances, gain, EQ tilt, reverb, noise.
+"""Room and channel augmentation of rendered stems: body resonances, weak fundamentals, gain, EQ tilt, reverb, noise.
 
 Everything here changes audio only; targets are untouched. All signals are mono float32 at
 SAMPLE_RATE, shape (samples,) or (n_inst, samples).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from septimbre.utils.constants import SAMPLE_RATE
+from septimbre.utils.errors import ParameterError
 
 #: Pivot frequency of the EQ tilt, Hz (gain 0 dB there).
 TILT_PIVOT_HZ = 1000.0
@@ -77,6 +78,27 @@ def body_eq(x: np.ndarray, peaks: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.nd
         for f0, g, q in peaks:
             total += g / (1.0 + ((f - f0) / (0.5 * f0 / q)) ** 2)
         return total
+
+    return _zero_phase_eq(x, gain_db, sr=sr)
+
+
+def weaken_fundamentals(x: np.ndarray, *, cutoff_hz: float, depth_db: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Attenuate the low fundamentals of a stem: a zero-phase shelf below ``cutoff_hz``.
+
+    The gain is 0 dB at and above ``cutoff_hz`` and falls linearly in log-frequency to
+    ``-depth_db`` one octave below it (and stays there), so a note whose fundamental lies an
+    octave or more below the cutoff keeps its second partial (at ``2 f0``) nearly intact while its
+    fundamental loses ``depth_db``: the balance of a bassoon or a low string, whose partials 2-3
+    outweigh a weak fundamental, which the soundfonts' samples rarely have.
+    """
+    if depth_db <= 0.0:
+        return x
+    if cutoff_hz <= 0.0:
+        raise ParameterError("cutoff_hz must be > 0")
+
+    def gain_db(f: np.ndarray) -> np.ndarray:
+        below = np.log2(cutoff_hz / np.maximum(f, 1.0))
+        return -depth_db * np.clip(below, 0.0, 1.0)
 
     return _zero_phase_eq(x, gain_db, sr=sr)
 

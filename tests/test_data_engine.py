@@ -701,3 +701,38 @@ def test_score_accompaniment_puts_the_other_parts_on_the_polyphonic_instrument()
         assert len(piano) > len(clarinet) and sounding >= 2  # chords under the soloist
         checked += 1
     assert checked >= 2
+
+
+# ---------------------------------------------------------------- weak fundamentals
+
+
+def test_weaken_fundamentals_cuts_below_the_cutoff_and_keeps_the_octave():
+    from septimbre.data.room import weaken_fundamentals
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    f0 = 110.0
+    x = (np.sin(2 * np.pi * f0 * t) + np.sin(2 * np.pi * 2 * f0 * t)).astype(np.float32)
+    y = weaken_fundamentals(x, cutoff_hz=2 * f0 * 0.99, depth_db=12.0)  # f0 one octave below
+    spec = lambda s, f: np.abs(np.fft.rfft(s * np.hanning(len(s))))[int(round(f))]  # 1 Hz bins
+    assert 20 * np.log10(spec(y, f0) / spec(x, f0)) == pytest.approx(-12.0, abs=0.3)
+    assert 20 * np.log10(spec(y, 2 * f0) / spec(x, 2 * f0)) == pytest.approx(0.0, abs=0.3)
+    np.testing.assert_array_equal(weaken_fundamentals(x, cutoff_hz=200.0, depth_db=0.0), x)
+    with pytest.raises(ParameterError):
+        weaken_fundamentals(x, cutoff_hz=0.0, depth_db=6.0)
+
+
+def test_fundamental_cut_changes_audio_only_and_draws_from_its_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [70, 42]}}, n_instruments_weights=[0, 1])
+    plain = make_example(tiny_config(**base), 3)
+    cut = make_example(tiny_config(**base, room={"fundamental_cut_prob": 1.0, "fundamental_cut_db": [12.0, 12.0]}), 3)
+    assert cut.notes == plain.notes and cut.meta["programs"] == plain.meta["programs"]
+    np.testing.assert_array_equal(cut.rolls, plain.rolls)
+    assert all(m["fundamental_cut_db"] == 12.0 and m["fundamental_cut_hz"] > 0 for m in cut.meta["instruments"])
+    assert all(m["fundamental_cut_db"] == 0.0 for m in plain.meta["instruments"])
+    assert not np.array_equal(cut.mix, plain.mix)
+    with pytest.raises(ParameterError, match="fundamental_cut"):
+        tiny_config(room={"fundamental_cut_prob": 2.0})
+    with pytest.raises(ParameterError, match="fundamental_cut"):
+        tiny_config(room={"fundamental_cut_db": [10.0, 5.0]})
