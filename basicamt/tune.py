@@ -47,6 +47,11 @@ FORBIDDEN_PARTS: tuple[str, ...] = ("trios",)
 OBJECTIVES: tuple[str, ...] = ("pooled", "mean")
 
 
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Trial:
     """Scores of one threshold setting."""
@@ -78,8 +83,7 @@ def search(clips, *, progress: bool = True,
     ``(infer_onsets, recover_onsetless)``, maximising ``objective`` (:data:`OBJECTIVES`); returns
     (best over all variants, all trials best first). Ties keep the earlier variant (the decoder's
     defaults come first)."""
-    if objective not in OBJECTIVES:
-        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    _check_objective(objective)
     from septimbre.basicamt.validation import score
     from tqdm import tqdm
 
@@ -135,8 +139,7 @@ def tune(
     ``objective`` is what the search maximises (:data:`OBJECTIVES`: pooled note F1 over the clips,
     or the mean of per-clip note F1). ``dataset`` replaces the rendered split at ``val_dir`` (tests).
     """
-    if objective not in OBJECTIVES:
-        raise ParameterError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    _check_objective(objective)
     from septimbre.basicamt.validation import collect
     from septimbre.model.io import load_model, update_description
 

@@ -207,8 +207,9 @@ def _score_material(
     """A corpus excerpt for the instruments; None if unusable.
 
     Returns ``(lines, score file, beat length in seconds, instruments playing them)``. With
-    ``accompany_rng`` and a polyphonic instrument among ``instruments``, that instrument comes first
-    and accompanies the others (:func:`accompaniment_parts`); otherwise each instrument plays one part.
+    ``accompany_rng`` (the caller passes it only when ``instruments`` has a polyphonic one), the
+    first polyphonic instrument comes first and accompanies the others
+    (:func:`accompaniment_parts`); otherwise each instrument plays one part.
     """
     collections = config.score_collections
     if not collections:
@@ -219,6 +220,9 @@ def _score_material(
     cands = corpus_mod.candidate_scores([coll])
     if not cands:
         return None
+    accompanist = None
+    if accompany_rng is not None:
+        accompanist = next(i for i, (_, prog) in enumerate(instruments) if program_info(prog).polyphonic)
     for _attempt in range(3):
         path = cands[int(rng.integers(len(cands)))]
         try:
@@ -236,8 +240,6 @@ def _score_material(
         qpm = (
             _u(rng, config.performance["tempo_bpm"]) * 0.85 * (2.0 if coll in ALLA_BREVE_COLLECTIONS else 1.0)
         )
-        poly = [i for i, (_, prog) in enumerate(instruments) if program_info(prog).polyphonic]
-        accompanist = poly[0] if (accompany_rng is not None and poly) else None
         n_want = len(parts) if accompanist is not None else len(instruments)
         lines = corpus_mod.excerpt(parts, rng, n_parts=n_want, duration_s=duration_s, qpm=qpm)
         if not lines:
@@ -285,14 +287,17 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     accompanied = False
     if rng.random() < config.score_ratio and attempt == 0:
         acc_rng = example_rng(config, index, ACCOMPANIMENT_STREAM)
-        accompany = config.score_accompaniment_prob > 0 and acc_rng.random() < config.score_accompaniment_prob
+        accompany = (
+            config.score_accompaniment_prob > 0
+            and acc_rng.random() < config.score_accompaniment_prob
+            and any(program_info(prog).polyphonic for _, prog in instruments)
+        )
         got = _score_material(config, example_rng(config, index, 2), instruments, duration_s,
                               accompany_rng=acc_rng if accompany else None)
         if got is not None:
-            lines, score_path, beat_s, used = got
+            lines, score_path, beat_s, instruments = got
             source = "score"
-            accompanied = accompany and any(program_info(prog).polyphonic for _, prog in used)
-            instruments = used
+            accompanied = accompany
     if lines is None:
         lines, beat_s = _random_material(config, rng, instruments, duration_s)
 

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from septimbre.data.soundfonts import SOUNDFONTS
 from septimbre.evaluate.references import SET_NAMES, default_trios_dir
 from septimbre.evaluate.systems import OURS, PEERS
 from septimbre.utils.errors import SeptimbreError
@@ -103,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     partials = sub.add_parser("partials", parents=[common],
                               help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
     partials.add_argument("--trios", type=Path, default=None)
-    partials.add_argument("--soundfonts", type=_csv, default=["TimGM6mb", "sf_GMbank", "MuseScore_General", "FluidR3_GM"],
-                          help="comma-separated soundfont keys (default: all four)")
+    partials.add_argument("--soundfonts", type=_names_from(tuple(SOUNDFONTS), "soundfont"), default=list(SOUNDFONTS),
+                          help=f"comma-separated soundfont keys (default: {','.join(SOUNDFONTS)})")
     partials.add_argument("--n-partials", type=int, default=5)
     return parser
 
