@@ -3,7 +3,7 @@
 Usage::
 
     python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
-        --data DATA/train --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
+        --data DATA/train [DATA/train2 ...] --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
 
 Everything the run needs is in the JSON config (:class:`TrainConfig`): seed, architecture overrides,
 clip length, batch size, AdamW + warm-up/cosine learning-rate schedule, bf16 autocast and
@@ -586,7 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train BasicAMT from rendered splits (python -m septimbre.data build ...).",
     )
     parser.add_argument("--config", required=True, help="training config JSON (basicamt/configs/train.json)")
-    parser.add_argument("--data", required=True, help="training split folder (manifest.jsonl + examples/)")
+    parser.add_argument("--data", required=True, nargs="+", metavar="DATA",
+                        help="training split folder (manifest.jsonl + examples/); several folders are "
+                        "served as one split")
     parser.add_argument("--val", help="validation split folder (quick metrics); omit to skip validation")
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -613,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
         val_set = (
             RenderedDataset(args.val, clip_seconds=cfg.val_clip_seconds, seed=cfg.seed + 7) if args.val else None
         )
-        provenance = {"data": str(args.data), "val": str(args.val) if args.val else None,
+        provenance = {"data": str(args.data[0]) if len(args.data) == 1 else [str(d) for d in args.data],
+                      "val": str(args.val) if args.val else None,
                       "config_file": str(args.config)}
         result = train(
             cfg, train_set, val_set, args.out, resume=args.resume, init_from=args.init, max_minutes=args.max_minutes,

@@ -7,6 +7,7 @@ Each item is a random crop of one example, aligned to a hop boundary, so that au
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,9 @@ class RenderedDataset(torch.utils.data.Dataset):
 
     Parameters
     ----------
-    root : path
-        Folder written by the build command (manifest.jsonl + examples/).
+    root : path or sequence of paths
+        Folder written by the build command (manifest.jsonl + examples/), or several such folders
+        served as one split (their examples in the order given; each keeps its own folder).
     clip_seconds : float
         Crop length; ``clip_samples = round(clip_seconds * SAMPLE_RATE / HOP_LENGTH) * HOP_LENGTH``.
         Examples shorter than a crop are zero-padded (silent targets).
@@ -51,25 +53,32 @@ class RenderedDataset(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | Sequence[str | Path],
         *,
         clip_seconds: float = DEFAULT_CLIP_SECONDS,
         seed: int = 0,
         max_instruments: int = MAX_INSTRUMENTS,
         return_stems: bool = False,
     ) -> None:
-        self.root = Path(root)
-        records = read_manifest(self.root)
-        # Safety net for splits built by older code: never serve held-out score material.
-        self.records = [r for r in records if not (r.get("score") and is_held_out(r["score"]))]
-        if len(self.records) < len(records):
-            log.warning(
-                "%s: skipped %d example(s) made from held-out chorale melodies",
-                root,
-                len(records) - len(self.records),
-            )
+        roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+        if not roots:
+            raise ParameterError("no split folder given")
+        if len(set(r.resolve() for r in roots)) < len(roots):
+            raise ParameterError(f"a split folder is given twice: {', '.join(map(str, roots))}")
+        self.roots = tuple(roots)
+        self.records: list[dict] = []
+        self._record_roots: list[Path] = []
+        for folder in self.roots:
+            records = read_manifest(folder)
+            # Safety net for splits built by older code: never serve held-out score material.
+            kept = [r for r in records if not (r.get("score") and is_held_out(r["score"]))]
+            if len(kept) < len(records):
+                log.warning("%s: skipped %d example(s) made from held-out chorale melodies", folder,
+                            len(records) - len(kept))
+            self.records += kept
+            self._record_roots += [folder] * len(kept)
         if not self.records:
-            raise ParameterError(f"{root} holds no examples")
+            raise ParameterError(f"{', '.join(map(str, self.roots))} holds no examples")
         self.clip_frames = max(1, int(round(clip_seconds * SAMPLE_RATE / HOP_LENGTH)))
         self.clip_samples = self.clip_frames * HOP_LENGTH
         self.seed = int(seed)
@@ -86,7 +95,7 @@ class RenderedDataset(torch.utils.data.Dataset):
 
     def load(self, i: int, keys: tuple[str, ...] = ("mix", "stems", "rolls", "programs")) -> dict[str, np.ndarray]:
         """The full arrays ``keys`` of example ``i`` (default: mix, stems, rolls, programs) as numpy."""
-        with np.load(example_path(self.root, self.records[i]["index"])) as z:
+        with np.load(example_path(self._record_roots[i], self.records[i]["index"])) as z:
             return {k: z[k] for k in keys}
 
     def crop_start(self, i: int, n_frames_total: int) -> int:

@@ -305,6 +305,36 @@ def test_dataset_skips_examples_made_from_held_out_melodies(tmp_path):
     assert len(ds) == len(recs) - 1 and recs[0]["index"] not in {r["index"] for r in ds.records}
 
 
+def test_dataset_serves_several_splits_as_one(tmp_path):
+    pytest.importorskip("torch")
+    from septimbre.data.build import build
+    from septimbre.data.dataset import RenderedDataset
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    build(tiny_config(), a, hours=3.0 / 3600, workers=1, progress=False)
+    build(tiny_config(seed=tiny_config().seed + 1), b, hours=3.0 / 3600, workers=1, progress=False)
+    one_a, one_b = RenderedDataset(a, clip_seconds=0.5), RenderedDataset(b, clip_seconds=0.5)
+    both = RenderedDataset([a, b], clip_seconds=0.5)
+    assert len(both) == len(one_a) + len(one_b) and both.roots == (a, b)
+    # Example indices restart in each folder; every item still comes from its own folder.
+    for i in range(len(one_b)):
+        np.testing.assert_array_equal(both.load(len(one_a) + i)["mix"], one_b.load(i)["mix"])
+        assert not np.array_equal(both.load(len(one_a) + i)["mix"], one_a.load(min(i, len(one_a) - 1))["mix"])
+    np.testing.assert_array_equal(both.load(0)["mix"], one_a.load(0)["mix"])
+    with pytest.raises(ParameterError, match="twice"):
+        RenderedDataset([a, tmp_path / "b" / ".." / "a"], clip_seconds=0.5)
+    with pytest.raises(ParameterError, match="no split folder"):
+        RenderedDataset([], clip_seconds=0.5)
+
+
+def test_train_command_takes_several_data_folders():
+    from septimbre.basicamt.train import build_parser
+
+    args = build_parser().parse_args(["--config", "c.json", "--data", "x", "y", "--out", "r"])
+    assert args.data == ["x", "y"]
+    assert build_parser().parse_args(["--config", "c.json", "--data", "x", "--out", "r"]).data == ["x"]
+
+
 # ---------------------------------------------------------------- body resonances
 
 
