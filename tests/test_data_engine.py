@@ -398,8 +398,10 @@ def test_training_splits_never_share_a_seed_with_val_or_unseen():
     from septimbre.data.config import CONFIG_DIR
 
     seeds = {p.stem: DataConfig.from_json(p).seed for p in CONFIG_DIR.glob("*.json")}
-    held = {seeds["val"], seeds["unseen"]}
-    assert len(held) == 2
+    evaluation = [name for name in seeds if not name.startswith("train")]
+    assert {"val", "unseen", "val_real"} <= set(evaluation)
+    held = {seeds[name] for name in evaluation}
+    assert len(held) == len(evaluation)
     for name, seed in seeds.items():
         if name.startswith("train"):
             assert seed not in held, name
