@@ -184,7 +184,7 @@ class DataConfig:
         try:
             return cls(**raw)
         except TypeError as exc:
-            raise ParameterError(f"bad config {path}: {exc}") from exc
+            raise ParameterError(f"bad config {_config_path(path)}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able copy."""
