@@ -50,6 +50,10 @@ UNTUNED_THRESHOLDS: dict[str, float] = {"onset_threshold": 0.5, "frame_threshold
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "log.jsonl"
 MODEL_STEM = "basicamt"
+#: Where bare training-config names (``--config train``) and ``"base"`` names are looked up.
+TRAIN_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: Training-config fields whose dict values a derived config merges key by key into its base's.
+TRAIN_MERGED_FIELDS: tuple[str, ...] = ("model",)
 
 
 @dataclass(frozen=True)
@@ -186,10 +190,18 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        p = Path(path)
+        """Load a training config file; a bare name like ``"train"`` means ``basicamt/configs/train.json``.
+
+        A file may name another config as its ``"base"`` and give only what differs; ``model``
+        merges key by key into the base's, the other keys replace
+        (:func:`septimbre.utils.config_files.load_derived_json`).
+        """
+        from septimbre.utils.config_files import config_path, load_derived_json
+
+        p = config_path(path, TRAIN_CONFIG_DIR)
         if not p.is_file():
             raise MissingResourceError(f"training config not found: {p}")
-        return cls.from_dict(json.loads(p.read_text()))
+        return cls.from_dict(load_derived_json(p, config_dir=TRAIN_CONFIG_DIR, merged_fields=TRAIN_MERGED_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -585,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m septimbre.basicamt.train",
         description="Train BasicAMT from rendered splits (python -m septimbre.data build ...).",
     )
-    parser.add_argument("--config", required=True, help="training config JSON (basicamt/configs/train.json)")
+    parser.add_argument("--config", required=True, help="training config: a JSON file, or a bare name in basicamt/configs (train)")
     parser.add_argument("--data", required=True, nargs="+", metavar="DATA",
                         help="training split folder (manifest.jsonl + examples/); several folders are "
                         "served as one split")

@@ -15,6 +15,7 @@ from typing import Any
 from septimbre.data.performance import MAX_BEND_CENTS
 from septimbre.data.programs import GM_PROGRAMS
 from septimbre.data.soundfonts import SOUNDFONTS
+from septimbre.utils.config_files import config_path, load_derived_json
 from septimbre.utils.errors import ParameterError
 
 #: Folder of the shipped split configs.
@@ -195,50 +196,21 @@ class DataConfig:
 MERGED_FIELDS = ("performance", "room", "family_weights")
 
 
-def _config_path(path: str | Path, folder: Path | None = None) -> Path:
-    p = Path(path)
-    if not p.suffix:
-        named = CONFIG_DIR / f"{path}.json"
-        if not p.exists() or folder is not None:
-            p = named
-    elif folder is not None and not p.is_absolute():
-        p = folder / p
-    return p
+def _config_path(path: str | Path) -> Path:
+    return config_path(path, CONFIG_DIR)
 
 
-def load_config_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def load_config_dict(path: str | Path) -> dict[str, Any]:
     """A split config's fields as a dict, with its ``"base"`` chain resolved.
 
     A config with ``"base": "train_real"`` starts from that config's fields; its own fields then
     replace the base's, except ``performance``, ``room`` and ``family_weights``, which merge key by
     key (so ``{"room": {"gain_db": [-18, 0]}}`` changes one range and keeps the base's others).
-    A derived config must set its own ``name``. ``comment`` is dropped at every level.
+    A derived config must set its own ``name``. ``comment`` is dropped at every level
+    (:func:`septimbre.utils.config_files.load_derived_json`).
 
     Raises ParameterError for a missing file, bad JSON, a base cycle or a derived config without
     a name.
     """
-    p = _config_path(path, _seen[-1].parent if _seen else None).resolve()
-    if p in _seen:
-        chain = " -> ".join(q.stem for q in (*_seen, p))
-        raise ParameterError(f"config base cycle: {chain}")
-    try:
-        raw = json.loads(p.read_text())
-    except FileNotFoundError as exc:
-        raise ParameterError(f"config file not found: {p}") from exc
-    except ValueError as exc:
-        raise ParameterError(f"config {p} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ParameterError(f"config {p} must hold a JSON object")
-    raw.pop("comment", None)
-    base_name = raw.pop("base", None)
-    if base_name is None:
-        return raw
-    if "name" not in raw:
-        raise ParameterError(f"config {p} derives from {base_name!r} and must set its own name")
-    merged = load_config_dict(base_name, (*_seen, p))
-    for key, value in raw.items():
-        if key in MERGED_FIELDS and isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
+    return load_derived_json(path, config_dir=CONFIG_DIR, merged_fields=MERGED_FIELDS,
+                             required_when_derived=("name",))

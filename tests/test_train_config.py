@@ -1,0 +1,74 @@
+"""Tests of training configs (``basicamt/configs``): the ``"base"`` chain of derived configs and the
+promise that every committed config still holds the hyper-parameters its run was trained with."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from septimbre.basicamt.train import TRAIN_CONFIG_DIR, TrainConfig
+from septimbre.utils.errors import MissingResourceError, ParameterError
+
+#: sha256 of each committed training config's resolved fields (``dataclasses.asdict``, keys
+#: sorted), taken before the configs were rewritten to name a base. The runs and shipped weights
+#: were trained from these: a changed digest means a config no longer reproduces its run.
+DIGESTS = json.loads((Path(__file__).parent / "fixtures" / "train_config_digests.json").read_text())
+
+
+def _digest(cfg: TrainConfig) -> str:
+    return hashlib.sha256(json.dumps(dataclasses.asdict(cfg), sort_keys=True).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(DIGESTS))
+def test_committed_configs_resolve_to_the_settings_their_runs_used(name):
+    assert _digest(TrainConfig.load(TRAIN_CONFIG_DIR / f"{name}.json")) == DIGESTS[name]
+
+
+def test_every_committed_config_is_covered_by_a_digest():
+    assert sorted(p.stem for p in TRAIN_CONFIG_DIR.glob("*.json")) == sorted(DIGESTS)
+
+
+def test_derived_configs_are_short():
+    derived = [p for p in TRAIN_CONFIG_DIR.glob("*.json") if "base" in json.loads(p.read_text())]
+    assert len(derived) >= 40
+    for p in derived:
+        assert len(p.read_text().splitlines()) < 30, p.name
+
+
+def test_a_bare_name_means_the_config_folder():
+    assert TrainConfig.load("train") == TrainConfig.load(TRAIN_CONFIG_DIR / "train.json")
+
+
+def test_model_merges_key_by_key_and_other_fields_replace(tmp_path):
+    base = TrainConfig.load("train")
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps({"comment": "x", "base": "train", "lr": 0.123, "model": {"neck_channels": 5}}))
+    cfg = TrainConfig.load(child)
+    assert cfg.lr == 0.123
+    assert cfg.model == {**base.model, "neck_channels": 5}
+    assert dataclasses.replace(cfg, lr=base.lr, model=base.model) == base
+
+
+def test_a_relative_base_is_found_beside_the_deriving_file(tmp_path):
+    (tmp_path / "parent.json").write_text(json.dumps({"base": "train", "max_steps": 7}))
+    (tmp_path / "child.json").write_text(json.dumps({"base": "parent.json", "batch_size": 3}))
+    cfg = TrainConfig.load(tmp_path / "child.json")
+    assert (cfg.max_steps, cfg.batch_size) == (7, 3)
+
+
+def test_errors_name_the_problem(tmp_path):
+    with pytest.raises(MissingResourceError, match="training config not found"):
+        TrainConfig.load(tmp_path / "absent.json")
+    (tmp_path / "typo.json").write_text(json.dumps({"base": "train", "learning_rate": 1.0}))
+    with pytest.raises(ParameterError, match="learning_rate"):
+        TrainConfig.load(tmp_path / "typo.json")
+    (tmp_path / "a.json").write_text(json.dumps({"base": "b.json"}))
+    (tmp_path / "b.json").write_text(json.dumps({"base": "a.json"}))
+    with pytest.raises(ParameterError, match="cycle"):
+        TrainConfig.load(tmp_path / "a.json")
+    (tmp_path / "orphan.json").write_text(json.dumps({"base": "no_such_config"}))
+    with pytest.raises(ParameterError, match="not found"):
+        TrainConfig.load(tmp_path / "orphan.json")
