@@ -213,11 +213,20 @@ class OctaveCQT(nn.Module):
         if x.dim() != 3 or x.shape[1] != 1:
             raise ParameterError(f"audio must be (batch, samples) or (batch, 1, samples), got {tuple(audio.shape)}")
         hop = self.hop_length
+        # Zero-pad to whole frames, so every octave's length is an exact multiple of its hop (a
+        # simple shape for the exporter's symbolic reasoning); after each decimation the samples
+        # past the signal's own decimated length are zeroed again, so every value equals that of
+        # the unpadded signal with implicit zeros beyond its end.
+        valid = x.shape[-1]
+        frames = (valid + hop - 1) // hop
+        x = F.pad(x, (0, frames * hop - valid))
         octaves = []
         for octave in range(self.n_octaves):
             if octave:
                 x = self.decimate(x)
                 hop //= 2
+                valid = (valid + 1) // 2
+                x = x * (torch.arange(x.shape[-1], device=x.device) < valid).to(x.dtype)
             octaves.append(F.conv1d(x, self.kernels, stride=hop, padding=self.kernel_pad))
         octaves.reverse()  # lowest octave first
         y = torch.cat(octaves, dim=1)  # (batch, n_octaves * 2 * bpo, frames)

@@ -77,6 +77,27 @@ def test_eager_blocked_decimation_equals_plain_strided_conv(cqt):
         torch.testing.assert_close(cqt.decimate(x), plain, atol=1e-6, rtol=0)
 
 
+def test_padding_to_whole_frames_leaves_every_value_as_the_unpadded_octaves_give(cqt):
+    # The CQT pads the signal to whole frames and zeroes each decimated tail (a simpler shape for
+    # the exporter); every value must equal the plain octave loop on the unpadded signal, whose
+    # convs see implicit zeros past its end.
+    def unpadded(x):
+        hop, octaves = cqt.hop_length, []
+        for octave in range(cqt.n_octaves):
+            if octave:
+                x = torch.nn.functional.conv1d(x, cqt.decimator, stride=2, padding=(cqt.decimator.shape[-1] - 1) // 2)
+                hop //= 2
+            octaves.append(torch.nn.functional.conv1d(x, cqt.kernels, stride=hop, padding=cqt.kernel_pad))
+        y = torch.cat(octaves[::-1], dim=1)
+        return y.reshape(y.shape[0], cqt.n_octaves, 2, cqt.bins_per_octave, y.shape[-1])
+
+    g = torch.Generator().manual_seed(1)
+    for n in (1, HOP_LENGTH - 1, HOP_LENGTH, HOP_LENGTH + 1, 5 * HOP_LENGTH + 77, SAMPLE_RATE + 3):
+        x = torch.randn(2, 1, n, generator=g)
+        with torch.no_grad():
+            torch.testing.assert_close(cqt.complex_parts(x), unpadded(x), atol=1e-5, rtol=0)
+
+
 def test_decimator_is_flat_in_the_next_octave_and_rejects_aliases():
     from scipy import signal
 
