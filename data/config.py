@@ -7,7 +7,6 @@ Every example of a split is a pure function of ``(config, index)``: the random s
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
