@@ -184,7 +184,7 @@ class DataConfig:
         try:
             return cls(**raw)
         except TypeError as exc:
-            raise ParameterError(f"bad config {_config_path(path)}: {exc}") from exc
+            raise ParameterError(f"bad config {config_path(path, CONFIG_DIR)}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able copy."""
@@ -193,10 +193,6 @@ class DataConfig:
 
 #: Fields whose dict values a derived config merges key by key into its base's (the others replace).
 MERGED_FIELDS = ("performance", "room", "family_weights")
-
-
-def _config_path(path: str | Path) -> Path:
-    return config_path(path, CONFIG_DIR)
 
 
 def load_config_dict(path: str | Path) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 (``data/configs``) and training configs (``basicamt/configs``).
 
 A file holds one JSON object. If it has ``"base": NAME`` it starts from that config's fields
-(a bare name is a file in the same config folder; a path is relative to the deriving file's folder)
+(a bare name is a file in the caller's config folder, ``config_dir``; a path is relative to the
+deriving file's folder)
 and its own fields replace the base's, except the *merged* fields the caller names, whose dict
 values merge key by key. ``comment`` is dropped at every level, and ``base`` never reaches the
 caller, so the resolved dict is exactly what the file would hold written out in full.
