@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,13 @@ class TrainConfig:
         ``["onset_spectral", "onset_hidden", "onset_head"]`` for the onset branch); empty, the
         default, trains everything. The rest is frozen: no gradient, not in the optimizer, and its
         BatchNorm statistics kept (eval mode). A name matching no parameter is an error.
+    remix_prob : float
+        Chance that a training item is a remix (:mod:`septimbre.data.remix`): some of its crop's
+        stems and some of a random other example's, at new levels, summed over its own noise,
+        with the union of their labels. 0 (the default, and every run before basicamt-14's
+        candidates) serves the examples as rendered. Validation is never remixed.
+    remix_gain_db : (float, float)
+        Per-stem level change of a remix, dB (uniform).
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -155,6 +163,8 @@ class TrainConfig:
     onset_spread: float = 0.0
     onset_spread_frames: int = 1
     train_only: tuple[str, ...] = ()
+    remix_prob: float = 0.0
+    remix_gain_db: tuple[float, float] = DEFAULT_REMIX_GAIN_DB
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -174,6 +184,10 @@ class TrainConfig:
             raise ParameterError(f"onset_spread must be in [0, 1], got {self.onset_spread}")
         if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
             raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
+        if not 0.0 <= self.remix_prob <= 1.0:
+            raise ParameterError(f"remix_prob must be in [0, 1], got {self.remix_prob}")
+        if len(self.remix_gain_db) != 2 or not self.remix_gain_db[0] <= self.remix_gain_db[1]:
+            raise ParameterError(f"remix_gain_db must be [low, high] dB with low <= high, got {self.remix_gain_db}")
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")
@@ -185,7 +199,7 @@ class TrainConfig:
         unknown = set(data) - names - {"comment"}
         if unknown:
             raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
-        clean = {k: (tuple(v) if k in ("betas", "train_only") else v) for k, v in data.items() if k != "comment"}
+        clean = {k: (tuple(v) if k in ("betas", "train_only", "remix_gain_db") else v) for k, v in data.items() if k != "comment"}
         return cls(**clean)
 
     @classmethod
@@ -623,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg = dataclasses.replace(cfg, threads=args.threads)
         from septimbre.data.dataset import RenderedDataset
 
-        train_set = RenderedDataset(args.data, clip_seconds=cfg.clip_seconds, seed=cfg.seed)
+        train_set = RenderedDataset(args.data, clip_seconds=cfg.clip_seconds, seed=cfg.seed,
+                                    remix_prob=cfg.remix_prob, remix_gain_db=cfg.remix_gain_db)
         val_set = (
             RenderedDataset(args.val, clip_seconds=cfg.val_clip_seconds, seed=cfg.seed + 7) if args.val else None
         )

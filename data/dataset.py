@@ -14,6 +14,7 @@ import numpy as np
 from septimbre.data.build import example_path, read_manifest
 from septimbre.data.config import MAX_INSTRUMENTS
 from septimbre.data.corpus import is_held_out
+from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB, Crop, remix
 from septimbre.data.targets import ONSET, SUSTAIN
 from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
 from septimbre.utils.errors import ParameterError, require
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Default crop length, seconds (rounded to whole hops).
 DEFAULT_CLIP_SECONDS = 4.0
+#: Extra entry of an item's random-stream key for its remix draws (independent of its crop).
+REMIX_STREAM = 7919
 
 
 class RenderedDataset(torch.utils.data.Dataset):
@@ -42,6 +45,12 @@ class RenderedDataset(torch.utils.data.Dataset):
         ``stem_rolls`` and ``programs`` are padded to this many instruments so that batches stack.
     return_stems : bool
         Also return the per-instrument audio ``stems`` float32 (max_instruments, clip_samples).
+    remix_prob : float
+        Chance (per item and epoch) that an item is a remix of its crop's stems with those of a
+        random other example's crop (:mod:`septimbre.data.remix`); 0 (the default) serves every
+        example as rendered. Draws come from ``default_rng([seed, epoch, i, REMIX_STREAM])``.
+    remix_gain_db : (float, float)
+        Per-stem level change of a remix, dB.
 
     Items are dicts of tensors:
     ``audio`` float32 (clip_samples,); ``onset`` and ``frame`` float32 (N_PITCHES, clip_frames)
@@ -59,6 +68,8 @@ class RenderedDataset(torch.utils.data.Dataset):
         seed: int = 0,
         max_instruments: int = MAX_INSTRUMENTS,
         return_stems: bool = False,
+        remix_prob: float = 0.0,
+        remix_gain_db: tuple[float, float] = DEFAULT_REMIX_GAIN_DB,
     ) -> None:
         roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
         if not roots:
@@ -84,6 +95,12 @@ class RenderedDataset(torch.utils.data.Dataset):
         self.seed = int(seed)
         self.max_instruments = int(max_instruments)
         self.return_stems = bool(return_stems)
+        if not 0.0 <= remix_prob <= 1.0:
+            raise ParameterError(f"remix_prob must be in [0, 1]; got {remix_prob}")
+        self.remix_prob = float(remix_prob)
+        self.remix_gain_db = (float(remix_gain_db[0]), float(remix_gain_db[1]))
+        if not self.remix_gain_db[0] <= self.remix_gain_db[1]:
+            raise ParameterError(f"remix_gain_db must be (low, high) with low <= high; got {remix_gain_db}")
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -103,33 +120,85 @@ class RenderedDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, int(i)])
         return int(rng.integers(0, max(0, n_frames_total - self.clip_frames) + 1))
 
-    def __getitem__(self, i: int) -> dict:
-        # The stems (2.6x the mix on average) are read only when asked for: this is the training hot path.
-        ex = self.load(i, ("mix", "rolls", "programs", "stems") if self.return_stems else ("mix", "rolls", "programs"))
+    def crop(self, i: int, *, with_stems: bool, start_frame: int | None = None) -> Crop | tuple:
+        """Aligned crop of example ``i`` (numpy), zero-padded to the clip length.
+
+        ``start_frame`` defaults to :meth:`crop_start` (this epoch's crop). With ``with_stems`` a
+        :class:`~septimbre.data.remix.Crop`; without, ``(mix, rolls, programs)``.
+        """
+        keys = ("mix", "rolls", "programs", "stems") if with_stems else ("mix", "rolls", "programs")
+        ex = self.load(i, keys)
         rolls = ex["rolls"]
         n_inst, _, frames = rolls.shape
-        f0 = self.crop_start(i, frames)
+        f0 = self.crop_start(i, frames) if start_frame is None else int(start_frame)
         s0 = f0 * HOP_LENGTH
-        audio = np.zeros(self.clip_samples, np.float32)
+        mix = np.zeros(self.clip_samples, np.float32)
         seg = ex["mix"][s0 : s0 + self.clip_samples].astype(np.float32)
-        audio[: seg.shape[0]] = seg
+        mix[: seg.shape[0]] = seg
+        crop_rolls = np.zeros((n_inst, N_PITCHES, self.clip_frames), np.uint8)
+        part = rolls[:, :, f0 : f0 + self.clip_frames]
+        crop_rolls[:, :, : part.shape[2]] = part
+        programs = np.asarray(ex["programs"], np.int64)
+        if not with_stems:
+            return mix, crop_rolls, programs
+        stems = np.zeros((n_inst, self.clip_samples), np.float32)
+        seg = ex["stems"][:, s0 : s0 + self.clip_samples].astype(np.float32)
+        stems[:, : seg.shape[1]] = seg
+        return Crop(mix=mix, stems=stems, rolls=crop_rolls, programs=programs)
+
+    def _remix_rng(self, i: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, int(i), REMIX_STREAM])
+
+    def remix_partner(self, i: int) -> tuple[int, int] | None:
+        """``(j, start_frame)``: the other example and crop start item ``i`` is remixed with this
+        epoch, or None when item ``i`` is served as rendered (drawn from item ``i``'s remix stream)."""
+        return self._partner(i, self._remix_rng(i))
+
+    def _partner(self, i: int, rng: np.random.Generator) -> tuple[int, int] | None:
+        if self.remix_prob <= 0.0 or len(self) < 2 or rng.random() >= self.remix_prob:
+            return None
+        j = int(rng.integers(0, len(self) - 1))
+        j += j >= i  # any other example
+        frames_j = int(self.records[j].get("frames") or 0) or self.load(j, ("rolls",))["rolls"].shape[2]
+        return j, int(rng.integers(0, max(0, frames_j - self.clip_frames) + 1))
+
+    def remixed(self, i: int) -> Crop | None:
+        """This epoch's remix for item ``i`` (:func:`septimbre.data.remix.remix` of its crop with
+        :meth:`remix_partner`'s), or None when item ``i`` is served as rendered this epoch."""
+        rng = self._remix_rng(i)
+        partner = self._partner(i, rng)
+        if partner is None:
+            return None
+        a = self.crop(i, with_stems=True)
+        b = self.crop(partner[0], with_stems=True, start_frame=partner[1])
+        return remix(a, b, rng, max_instruments=self.max_instruments, gain_db=self.remix_gain_db)
+
+    def __getitem__(self, i: int) -> dict:
+        # The stems (2.6x the mix on average) are read only when needed: this is the training hot path.
+        crop = self.remixed(i)
+        if crop is None:
+            crop = self.crop(i, with_stems=self.return_stems)
+        if isinstance(crop, Crop):
+            audio, rolls, progs, stem_audio = crop.mix, crop.rolls, crop.programs, crop.stems
+        else:
+            (audio, rolls, progs), stem_audio = crop, None
+        n_inst = rolls.shape[0]
+        m = min(n_inst, self.max_instruments)
         stem_rolls = np.zeros((self.max_instruments, N_PITCHES, self.clip_frames), np.uint8)
-        part = rolls[: self.max_instruments, :, f0 : f0 + self.clip_frames]
-        stem_rolls[: part.shape[0], :, : part.shape[2]] = part
+        stem_rolls[:m] = rolls[:m]
         programs = np.full(self.max_instruments, -1, np.int64)
-        programs[: min(n_inst, self.max_instruments)] = ex["programs"][: self.max_instruments]
+        programs[:m] = progs[:m]
         item = {
             "audio": torch.from_numpy(audio),
             "onset": torch.from_numpy((stem_rolls == ONSET).any(axis=0).astype(np.float32)),
             "frame": torch.from_numpy((stem_rolls >= SUSTAIN).any(axis=0).astype(np.float32)),
             "stem_rolls": torch.from_numpy(stem_rolls),
             "programs": torch.from_numpy(programs),
-            "n_instruments": torch.tensor(min(n_inst, self.max_instruments), dtype=torch.int64),
+            "n_instruments": torch.tensor(m, dtype=torch.int64),
             "index": torch.tensor(int(self.records[i]["index"]), dtype=torch.int64),
         }
         if self.return_stems:
             stems = np.zeros((self.max_instruments, self.clip_samples), np.float32)
-            seg = ex["stems"][: self.max_instruments, s0 : s0 + self.clip_samples].astype(np.float32)
-            stems[: seg.shape[0], : seg.shape[1]] = seg
+            stems[:m] = stem_audio[:m]
             item["stems"] = torch.from_numpy(stems)
         return item

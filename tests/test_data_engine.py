@@ -291,6 +291,49 @@ def test_build_then_dataset_crops_are_aligned(tmp_path):
     assert batch["stem_rolls"].shape == (2, 4, N_PITCHES, ds.clip_frames)
 
 
+def test_remixed_items_hold_two_examples_stems_at_new_levels_with_their_labels(tmp_path):
+    torch = pytest.importorskip("torch")
+    from septimbre.data.build import build
+    from septimbre.data.dataset import RenderedDataset
+
+    build(tiny_config(), tmp_path, hours=4.0 / 3600, workers=1, progress=False)
+    plain = RenderedDataset(tmp_path, clip_seconds=0.5, seed=3, return_stems=True)
+    assert all(plain.remix_partner(i) is None and plain.remixed(i) is None for i in range(len(plain)))
+    ds = RenderedDataset(tmp_path, clip_seconds=0.5, seed=3, return_stems=True, remix_prob=1.0)
+    for i in range(len(ds)):
+        j, start = ds.remix_partner(i)
+        assert j != i and 0 <= j < len(ds)
+        item = ds[i]
+        a, b = ds.crop(i, with_stems=True), ds.crop(j, with_stems=True, start_frame=start)
+        n = int(item["n_instruments"])
+        assert 2 <= n <= 4 and item["programs"][n:].eq(-1).all() and item["stem_rolls"][n:].sum() == 0
+        # The mix is the remixed stems over example i's own noise ...
+        noise = a.mix - a.stems.sum(0)
+        np.testing.assert_allclose(item["audio"].numpy(), item["stems"][:n].sum(0).numpy() + noise, atol=1e-5)
+        # ... each stem is a scaled stem of crop i or crop j, and its labels are that stem's.
+        for k in range(n):
+            row = item["stems"][k].numpy()
+            found = [(src, m) for src in (a, b) for m in range(src.stems.shape[0])
+                     if np.allclose(row, float(row @ src.stems[m]) / float(src.stems[m] @ src.stems[m] + 1e-30)
+                                    * src.stems[m], atol=1e-5)
+                     and np.array_equal(item["stem_rolls"][k].numpy(), src.rolls[m])]
+            assert found, (i, k)
+        sl = item["stem_rolls"][:n].numpy()
+        np.testing.assert_array_equal(item["onset"].numpy(), (sl == ONSET).any(0).astype(np.float32))
+        np.testing.assert_array_equal(item["frame"].numpy(), (sl > 0).any(0).astype(np.float32))
+    # Reproducible within an epoch, redrawn in the next.
+    assert ds.remix_partner(0) == ds.remix_partner(0)
+    np.testing.assert_array_equal(ds[0]["audio"].numpy(), ds[0]["audio"].numpy())
+    partners = set()
+    for e in range(6):
+        ds.set_epoch(e)
+        partners.add(ds.remix_partner(0))
+    assert len(partners) > 1
+    with pytest.raises(ParameterError, match="remix_prob"):
+        RenderedDataset(tmp_path, clip_seconds=0.5, remix_prob=1.5)
+    assert torch.is_tensor(item["audio"])
+
+
 def test_dataset_skips_examples_made_from_held_out_melodies(tmp_path):
     pytest.importorskip("torch")
     from septimbre.data.build import build
