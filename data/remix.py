@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from septimbre.utils.errors import ParameterError
 
 #: Per-stem level change of a remix, dB (uniform): the stems already carry the rendered levels
