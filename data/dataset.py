@@ -120,11 +120,11 @@ class RenderedDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, int(i)])
         return int(rng.integers(0, max(0, n_frames_total - self.clip_frames) + 1))
 
-    def crop(self, i: int, *, with_stems: bool, start_frame: int | None = None) -> Crop | tuple:
-        """Aligned crop of example ``i`` (numpy), zero-padded to the clip length.
+    def crop(self, i: int, *, with_stems: bool, start_frame: int | None = None) -> Crop:
+        """Aligned crop of example ``i`` (numpy arrays, all instruments), zero-padded to the clip length.
 
-        ``start_frame`` defaults to :meth:`crop_start` (this epoch's crop). With ``with_stems`` a
-        :class:`~septimbre.data.remix.Crop`; without, ``(mix, rolls, programs)``.
+        ``start_frame`` defaults to :meth:`crop_start` (this epoch's crop); without ``with_stems``
+        the crop's ``stems`` are None (not read).
         """
         keys = ("mix", "rolls", "programs", "stems") if with_stems else ("mix", "rolls", "programs")
         ex = self.load(i, keys)
@@ -139,11 +139,11 @@ class RenderedDataset(torch.utils.data.Dataset):
         part = rolls[:, :, f0 : f0 + self.clip_frames]
         crop_rolls[:, :, : part.shape[2]] = part
         programs = np.asarray(ex["programs"], np.int64)
-        if not with_stems:
-            return mix, crop_rolls, programs
-        stems = np.zeros((n_inst, self.clip_samples), np.float32)
-        seg = ex["stems"][:, s0 : s0 + self.clip_samples].astype(np.float32)
-        stems[:, : seg.shape[1]] = seg
+        stems = None
+        if with_stems:
+            stems = np.zeros((n_inst, self.clip_samples), np.float32)
+            seg = ex["stems"][:, s0 : s0 + self.clip_samples].astype(np.float32)
+            stems[:, : seg.shape[1]] = seg
         return Crop(mix=mix, stems=stems, rolls=crop_rolls, programs=programs)
 
     def _remix_rng(self, i: int) -> np.random.Generator:
@@ -178,18 +178,13 @@ class RenderedDataset(torch.utils.data.Dataset):
         crop = self.remixed(i)
         if crop is None:
             crop = self.crop(i, with_stems=self.return_stems)
-        if isinstance(crop, Crop):
-            audio, rolls, progs, stem_audio = crop.mix, crop.rolls, crop.programs, crop.stems
-        else:
-            (audio, rolls, progs), stem_audio = crop, None
-        n_inst = rolls.shape[0]
-        m = min(n_inst, self.max_instruments)
+        m = min(crop.rolls.shape[0], self.max_instruments)
         stem_rolls = np.zeros((self.max_instruments, N_PITCHES, self.clip_frames), np.uint8)
-        stem_rolls[:m] = rolls[:m]
+        stem_rolls[:m] = crop.rolls[:m]
         programs = np.full(self.max_instruments, -1, np.int64)
-        programs[:m] = progs[:m]
+        programs[:m] = crop.programs[:m]
         item = {
-            "audio": torch.from_numpy(audio),
+            "audio": torch.from_numpy(crop.mix),
             "onset": torch.from_numpy((stem_rolls == ONSET).any(axis=0).astype(np.float32)),
             "frame": torch.from_numpy((stem_rolls >= SUSTAIN).any(axis=0).astype(np.float32)),
             "stem_rolls": torch.from_numpy(stem_rolls),
@@ -199,6 +194,6 @@ class RenderedDataset(torch.utils.data.Dataset):
         }
         if self.return_stems:
             stems = np.zeros((self.max_instruments, self.clip_samples), np.float32)
-            stems[:m] = stem_audio[:m]
+            stems[:m] = crop.stems[:m]
             item["stems"] = torch.from_numpy(stems)
         return item

@@ -30,8 +30,9 @@ class Crop:
     Attributes
     ----------
     mix : ndarray [shape=(samples,)], float32
-    stems : ndarray [shape=(n_inst, samples)], float32
-        Per-instrument audio; ``mix - stems.sum(0)`` is the example's noise.
+    stems : ndarray [shape=(n_inst, samples)], float32, or None
+        Per-instrument audio; ``mix - stems.sum(0)`` is the example's noise. None when the
+        stems were not read (a crop served as rendered); :func:`remix` needs them.
     rolls : ndarray [shape=(n_inst, n_pitches, frames)], uint8
         0 silent, 1 sustain, 2 onset, per instrument.
     programs : ndarray [shape=(n_inst,)], int64
@@ -39,16 +40,17 @@ class Crop:
     """
 
     mix: np.ndarray
-    stems: np.ndarray
+    stems: np.ndarray | None
     rolls: np.ndarray
     programs: np.ndarray
 
     def __post_init__(self) -> None:
-        n = self.stems.shape[0]
-        if self.rolls.shape[0] != n or self.programs.shape[0] != n:
+        n = self.rolls.shape[0]
+        if self.programs.shape[0] != n or self.stems is not None and self.stems.shape[0] != n:
             raise ParameterError(f"stems, rolls and programs disagree on the instruments: "
-                                 f"{self.stems.shape[0]}, {self.rolls.shape[0]}, {self.programs.shape[0]}")
-        if self.stems.shape[1] != self.mix.shape[0]:
+                                 f"{None if self.stems is None else self.stems.shape[0]}, {n}, "
+                                 f"{self.programs.shape[0]}")
+        if self.stems is not None and self.stems.shape[1] != self.mix.shape[0]:
             raise ParameterError(f"stems have {self.stems.shape[1]} samples, the mix {self.mix.shape[0]}")
 
 
@@ -76,6 +78,8 @@ def remix(a: Crop, b: Crop, rng: np.random.Generator, *, max_instruments: int = 
     -------
     Crop
     """
+    if a.stems is None or b.stems is None:
+        raise ParameterError("remixing needs both crops' stems")
     if a.mix.shape != b.mix.shape or a.rolls.shape[1:] != b.rolls.shape[1:]:
         raise ParameterError(f"crops differ in length: {a.mix.shape} / {b.mix.shape}, "
                              f"{a.rolls.shape[1:]} / {b.rolls.shape[1:]}")

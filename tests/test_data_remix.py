@@ -73,3 +73,10 @@ def test_remix_rejects_mismatched_crops_and_bad_gains():
         remix(a, _crop(2, 3), np.random.default_rng(0), gain_db=(0.0, -6.0))
     with pytest.raises(ParameterError, match="disagree"):
         Crop(mix=a.mix, stems=a.stems, rolls=a.rolls[:1], programs=a.programs)
+
+
+def test_remix_needs_the_stems():
+    a = _crop(2, 1)
+    bare = Crop(mix=a.mix, stems=None, rolls=a.rolls, programs=a.programs)
+    with pytest.raises(ParameterError, match="stems"):
+        remix(bare, a, np.random.default_rng(0))
