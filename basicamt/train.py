@@ -125,8 +125,8 @@ class TrainConfig:
     remix_prob : float
         Chance that a training item is a remix (:mod:`septimbre.data.remix`): some of its crop's
         stems and some of a random other example's, at new levels, summed over its own noise,
-        with the union of their labels. 0 (the default, and every run before basicamt-14's
-        candidates) serves the examples as rendered. Validation is never remixed.
+        with the union of their labels. 0 (the default; every run before session 21's
+        ``finetune_b13_remix``) serves the examples as rendered. Validation is never remixed.
     remix_gain_db : (float, float)
         Per-stem level change of a remix, dB (uniform).
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
