@@ -199,7 +199,8 @@ class TrainConfig:
         unknown = set(data) - names - {"comment"}
         if unknown:
             raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
-        clean = {k: (tuple(v) if k in ("betas", "train_only", "remix_gain_db") else v) for k, v in data.items() if k != "comment"}
+        tuples = ("betas", "train_only", "remix_gain_db")
+        clean = {k: (tuple(v) if k in tuples else v) for k, v in data.items() if k != "comment"}
         return cls(**clean)
 
     @classmethod
