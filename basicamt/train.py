@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB
+from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB, check_remix_settings
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 logger = logging.getLogger(__name__)
@@ -184,10 +184,7 @@ class TrainConfig:
             raise ParameterError(f"onset_spread must be in [0, 1], got {self.onset_spread}")
         if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
             raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
-        if not 0.0 <= self.remix_prob <= 1.0:
-            raise ParameterError(f"remix_prob must be in [0, 1], got {self.remix_prob}")
-        if len(self.remix_gain_db) != 2 or not self.remix_gain_db[0] <= self.remix_gain_db[1]:
-            raise ParameterError(f"remix_gain_db must be [low, high] dB with low <= high, got {self.remix_gain_db}")
+        check_remix_settings(self.remix_prob, self.remix_gain_db)
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")

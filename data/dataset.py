@@ -14,7 +14,7 @@ import numpy as np
 from septimbre.data.build import example_path, read_manifest
 from septimbre.data.config import MAX_INSTRUMENTS
 from septimbre.data.corpus import is_held_out
-from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB, Crop, remix
+from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB, Crop, check_remix_settings, remix
 from septimbre.data.targets import ONSET, SUSTAIN
 from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
 from septimbre.utils.errors import ParameterError, require
@@ -95,12 +95,7 @@ class RenderedDataset(torch.utils.data.Dataset):
         self.seed = int(seed)
         self.max_instruments = int(max_instruments)
         self.return_stems = bool(return_stems)
-        if not 0.0 <= remix_prob <= 1.0:
-            raise ParameterError(f"remix_prob must be in [0, 1]; got {remix_prob}")
-        self.remix_prob = float(remix_prob)
-        self.remix_gain_db = (float(remix_gain_db[0]), float(remix_gain_db[1]))
-        if not self.remix_gain_db[0] <= self.remix_gain_db[1]:
-            raise ParameterError(f"remix_gain_db must be (low, high) with low <= high; got {remix_gain_db}")
+        self.remix_prob, self.remix_gain_db = check_remix_settings(remix_prob, remix_gain_db)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -146,31 +141,34 @@ class RenderedDataset(torch.utils.data.Dataset):
             stems[:, : seg.shape[1]] = seg
         return Crop(mix=mix, stems=stems, rolls=crop_rolls, programs=programs)
 
-    def _remix_rng(self, i: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, int(i), REMIX_STREAM])
-
-    def remix_partner(self, i: int) -> tuple[int, int] | None:
-        """``(j, start_frame)``: the other example and crop start item ``i`` is remixed with this
-        epoch, or None when item ``i`` is served as rendered (drawn from item ``i``'s remix stream)."""
-        return self._partner(i, self._remix_rng(i))
-
-    def _partner(self, i: int, rng: np.random.Generator) -> tuple[int, int] | None:
-        if self.remix_prob <= 0.0 or len(self) < 2 or rng.random() >= self.remix_prob:
+    def _remix_draw(self, i: int) -> tuple[tuple[int, int], np.random.Generator] | None:
+        """Item ``i``'s partner ``(j, start_frame)`` this epoch and its remix stream, positioned for
+        :func:`~septimbre.data.remix.remix`'s draws; None when item ``i`` is served as rendered."""
+        if self.remix_prob <= 0.0 or len(self) < 2:  # the default: nothing drawn on the hot path
+            return None
+        rng = np.random.default_rng([self.seed, self.epoch, int(i), REMIX_STREAM])
+        if rng.random() >= self.remix_prob:
             return None
         j = int(rng.integers(0, len(self) - 1))
         j += j >= i  # any other example
-        frames_j = int(self.records[j].get("frames") or 0) or self.load(j, ("rolls",))["rolls"].shape[2]
-        return j, int(rng.integers(0, max(0, frames_j - self.clip_frames) + 1))
+        start = int(rng.integers(0, max(0, int(self.records[j]["frames"]) - self.clip_frames) + 1))
+        return (j, start), rng
+
+    def remix_partner(self, i: int) -> tuple[int, int] | None:
+        """``(j, start_frame)``: the other example and crop start item ``i`` is remixed with this
+        epoch, or None when item ``i`` is served as rendered."""
+        draw = self._remix_draw(i)
+        return None if draw is None else draw[0]
 
     def remixed(self, i: int) -> Crop | None:
         """This epoch's remix for item ``i`` (:func:`septimbre.data.remix.remix` of its crop with
         :meth:`remix_partner`'s), or None when item ``i`` is served as rendered this epoch."""
-        rng = self._remix_rng(i)
-        partner = self._partner(i, rng)
-        if partner is None:
+        draw = self._remix_draw(i)
+        if draw is None:
             return None
+        (j, start), rng = draw
         a = self.crop(i, with_stems=True)
-        b = self.crop(partner[0], with_stems=True, start_frame=partner[1])
+        b = self.crop(j, with_stems=True, start_frame=start)
         return remix(a, b, rng, max_instruments=self.max_instruments, gain_db=self.remix_gain_db)
 
     def __getitem__(self, i: int) -> dict:

@@ -23,6 +23,21 @@ from septimbre.utils.errors import ParameterError
 DEFAULT_REMIX_GAIN_DB: tuple[float, float] = (-12.0, 0.0)
 
 
+def check_remix_settings(prob: float, gain_db) -> tuple[float, tuple[float, float]]:
+    """Validate remix settings; return them as ``(prob, (low_db, high_db))`` floats.
+
+    Raises
+    ------
+    ParameterError
+        ``prob`` outside [0, 1], or ``gain_db`` not two numbers with low <= high.
+    """
+    if not 0.0 <= prob <= 1.0:
+        raise ParameterError(f"remix_prob must be in [0, 1]; got {prob}")
+    if len(gain_db) != 2 or not gain_db[0] <= gain_db[1]:
+        raise ParameterError(f"remix_gain_db must be (low, high) dB with low <= high; got {gain_db}")
+    return float(prob), (float(gain_db[0]), float(gain_db[1]))
+
+
 @dataclass(frozen=True)
 class Crop:
     """One example's aligned crop.
@@ -86,8 +101,7 @@ def remix(a: Crop, b: Crop, rng: np.random.Generator, *, max_instruments: int = 
     na, nb = a.stems.shape[0], b.stems.shape[0]
     if na < 1 or nb < 1:
         raise ParameterError("both crops need at least one stem")
-    if not gain_db[0] <= gain_db[1]:
-        raise ParameterError(f"gain_db must be (low, high) with low <= high; got {gain_db}")
+    _, gain_db = check_remix_settings(0.0, gain_db)
     n = min(max(na, 2), max_instruments, na + nb)
     from_b = int(rng.integers(max(1, n - na), min(nb, n - 1) + 1))
     pick_a = np.sort(rng.choice(na, n - from_b, replace=False))
