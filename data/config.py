@@ -119,6 +119,10 @@ class DataConfig:
         earlier split unchanged.
     family_weights : dict
         Sampling weight per program family.
+    synth_prob : float
+        Probability that a stem is played by a drawn source-filter instrument
+        (:mod:`septimbre.data.synth`) instead of its soundfont; the program still sets its range,
+        polyphony and envelope kind. 0 (the default) renders every earlier split unchanged.
     performance, room : dict
         Ranges of the performance and room augmentations (defaults in this module).
     """
@@ -132,6 +136,7 @@ class DataConfig:
     score_collections: dict[str, float] = field(default_factory=dict)
     score_accompaniment_prob: float = 0.0
     family_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAMILY_WEIGHTS))
+    synth_prob: float = 0.0
     performance: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PERFORMANCE))
     room: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROOM))
 
@@ -148,6 +153,8 @@ class DataConfig:
             raise ParameterError("score_ratio must be in [0, 1]")
         if not (0.0 <= self.score_accompaniment_prob <= 1.0):
             raise ParameterError("score_accompaniment_prob must be in [0, 1]")
+        if not (0.0 <= self.synth_prob <= 1.0):
+            raise ParameterError("synth_prob must be in [0, 1]")
         if len(self.n_instruments_weights) > 4 or sum(self.n_instruments_weights) <= 0:
             raise ParameterError(f"n_instruments_weights: up to {MAX_INSTRUMENTS} non-negative weights")
         lo, hi = self.duration_s

@@ -39,6 +39,7 @@ from septimbre.data.room import (
     weaken_fundamentals,
 )
 from septimbre.data.soundfonts import find_soundfont
+from septimbre.data.synth import draw_voice, render_synth_stem
 from septimbre.data.targets import notes_to_roll
 from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz, n_frames
 from septimbre.utils.errors import ParameterError
@@ -98,6 +99,8 @@ REARTICULATE_STREAM = 5000
 ACCOMPANIMENT_STREAM = 6000
 #: Stream offset of the weak-fundamental draws (likewise).
 FUNDAMENTAL_STREAM = 7000
+#: Random stream of the source-filter synthesizer (which stems use it, their voices, phases, noise).
+SYNTH_STREAM = 8000
 
 
 def example_rng(config: DataConfig, index: int, stream: int = 0) -> np.random.Generator:
@@ -275,6 +278,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
     detune_rng = example_rng(config, index, DETUNE_STREAM + 3 * attempt)
     reartic_rng = example_rng(config, index, REARTICULATE_STREAM + 3 * attempt)
     fundamental_rng = example_rng(config, index, FUNDAMENTAL_STREAM + 3 * attempt)
+    synth_rng = example_rng(config, index, SYNTH_STREAM + 3 * attempt)
     perf, room = config.performance, config.room
     duration_s = example_duration(config, index)
     n_samples = int(round(duration_s * SAMPLE_RATE))
@@ -354,10 +358,18 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         )
         if pedal_events:
             controls = sorted(controls + pedal_events, key=lambda e: e.time_s)
-        audio = render_stem(
-            pressed, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples, controls=controls,
-            legato=legato,
-        )
+        synthesized = config.synth_prob > 0 and synth_rng.random() < config.synth_prob
+        if synthesized:
+            # A drawn source-filter instrument plays the sounding notes (pedal included) with the
+            # stem's vibrato and detuning; the program still sets range, polyphony and envelope kind.
+            voice = draw_voice(synth_rng, sustained=info.sustained)
+            audio = render_synth_stem(played, voice, synth_rng, n_samples=n_samples, vibrato_cents=vib,
+                                      vibrato_hz=vib_hz, detune_cents=detune)
+        else:
+            audio = render_stem(
+                pressed, soundfont=find_soundfont(sf_key), program=prog, n_samples=n_samples,
+                controls=controls, legato=legato,
+            )
         n_body = 0
         if room["body_prob"] > 0 and body_rng.random() < room["body_prob"]:
             peaks = body_resonances(body_rng, n_peaks=room["body_peaks"], freq_hz=room["body_hz"],
@@ -392,6 +404,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         inst_meta.append(
             {
                 "soundfont": sf_key,
+                "synthesized": bool(synthesized),
                 "program": prog,
                 "name": info.name,
                 "family": info.family,
@@ -459,6 +472,7 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
         "n_instruments": len(stems),
         "programs": programs,
         "soundfonts": [m["soundfont"] for m in inst_meta],
+        "synthesized": [m["synthesized"] for m in inst_meta],
         "instruments": inst_meta,
         "room": room_meta,
     }

@@ -811,3 +811,23 @@ def test_fundamental_cut_changes_audio_only_and_draws_from_its_own_stream():
         tiny_config(room={"fundamental_cut_prob": 2.0})
     with pytest.raises(ParameterError, match="fundamental_cut"):
         tiny_config(room={"fundamental_cut_db": [10.0, 5.0]})
+
+
+# ---------------------------------------------------------------- source-filter synthesizer
+
+
+def test_synthesized_stems_change_the_audio_only_and_draw_from_their_own_stream():
+    from septimbre.data.example import make_example
+
+    base = dict(n_instruments_weights=[0, 0, 1])
+    plain = make_example(tiny_config(**base), 4)
+    synth = make_example(tiny_config(**base, synth_prob=1.0), 4)
+    assert synth.notes == plain.notes and synth.meta["programs"] == plain.meta["programs"]
+    np.testing.assert_array_equal(synth.rolls, plain.rolls)
+    assert plain.meta["synthesized"] == [False] * 3 and synth.meta["synthesized"] == [True] * 3
+    assert not np.allclose(synth.stems, plain.stems)
+    # Each synthesized stem sounds its notes: energy in the first frames after each labelled onset.
+    for stem, notes in zip(synth.stems, synth.notes):
+        for n in notes[:5]:
+            at = int(round(n.start_s * SAMPLE_RATE))
+            assert np.abs(stem[at:at + 2 * HOP_LENGTH]).max() > 1e-3 * np.abs(stem).max()
