@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from septimbre.data.notes import ScoreNote
 from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz
 from septimbre.utils.errors import ParameterError
@@ -183,7 +182,7 @@ def render_note(
         release; ``n`` is at most ``max_samples``.
     """
     dur = max(note.end_s - note.start_s, 1.0 / SAMPLE_RATE)
-    n = int(round((dur + voice.release_s) * SAMPLE_RATE))
+    n = round((dur + voice.release_s) * SAMPLE_RATE)
     if max_samples is not None:
         n = min(n, max_samples)
     if n <= 1:
@@ -273,14 +272,14 @@ def render_synth_stem(
     bursts = np.zeros(n_samples, np.float32)
     hold = np.zeros(n_samples, np.float32)
     for note in sorted(notes, key=lambda x: (x.start_s, x.pitch)):
-        start = int(round(note.start_s * SAMPLE_RATE))
+        start = round(note.start_s * SAMPLE_RATE)
         if start >= n_samples:
             continue
         x, b = render_note(note, voice, rng, vibrato_cents=vibrato_cents, vibrato_hz=vibrato_hz,
                            detune_cents=detune_cents, max_samples=n_samples - start)
         tone[start:start + len(x)] += x
         bursts[start:start + len(b)] += b
-        end = min(n_samples, int(round(note.end_s * SAMPLE_RATE)))
+        end = min(n_samples, round(note.end_s * SAMPLE_RATE))
         hold[start:end] = np.maximum(hold[start:end], note.velocity / 127.0)
     level = np.sqrt(np.mean(tone ** 2)) + 1e-12
     out = tone.astype(np.float64)
