@@ -66,6 +66,9 @@ def _cmd_summary(args) -> int:
         print("score collections:", dict(scores.most_common()))
     sf = collections.Counter(s for r in recs for s in r["soundfonts"])
     print("stems per soundfont:", dict(sf.most_common()))
+    n_synth = sum(sum(r.get("synthesized", ())) for r in recs)
+    if n_synth:
+        print(f"stems played by drawn source-filter instruments: {n_synth} of {sum(sf.values())}")
     fam = collections.Counter(GM_PROGRAMS[p].family for r in recs for p in r["programs"])
     print("stems per family:", dict(fam.most_common()))
     progs = collections.Counter(p for r in recs for p in r["programs"])
@@ -98,7 +101,7 @@ def _cmd_render_example(args) -> int:
     prefix.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(prefix) + ".wav", mix, SAMPLE_RATE)
     title = f"{args.dir} #{args.index}: {rec['source']} {rec.get('score') or ''} | " + ", ".join(
-        f"{m['name']} ({m['soundfont']})" for m in rec["instruments"]
+        f"{m['name']} ({'synth' if m.get('synthesized') else m['soundfont']})" for m in rec["instruments"]
     )
     plot_rolls(rolls, programs, str(prefix) + ".png", mix=mix, title=title)
     print(json.dumps(rec, indent=1))
