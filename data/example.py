@@ -2,8 +2,8 @@
 
 Pipeline: choose instruments (soundfont + program) -> note material (random generator or a
 music21 corpus excerpt) -> performance (humanised timing, velocities, vibrato, swells) -> render
-each stem with FluidSynth -> room (gain, EQ tilt, shared reverb, noise in the mix only) ->
-targets from the final notes.
+each stem with FluidSynth (or, with ``synth_prob``, a drawn source-filter instrument) -> room
+(gain, EQ tilt, shared reverb, noise in the mix only) -> targets from the final notes.
 """
 
 from __future__ import annotations
