@@ -6,6 +6,8 @@ SAMPLE_RATE, shape (samples,) or (n_inst, samples).
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from septimbre.utils.constants import SAMPLE_RATE
 from septimbre.utils.errors import ParameterError
@@ -16,8 +18,11 @@ TILT_PIVOT_HZ = 1000.0
 TILT_LIMIT_DB = 12.0
 
 
-def _zero_phase_eq(x: np.ndarray, gain_db_at, *, sr: int) -> np.ndarray:
-    """``x`` (..., samples) filtered by the real gain ``gain_db_at(freqs_hz)`` dB (FFT domain), float32."""
+def zero_phase_eq(x: np.ndarray, gain_db_at: Callable[[np.ndarray], np.ndarray], *, sr: int) -> np.ndarray:
+    """``x`` (..., samples) filtered by the real gain ``gain_db_at(freqs_hz)`` dB, float32, same shape.
+
+    Zero-phase, in the FFT domain, padded to a fast FFT length so the filter barely wraps around.
+    """
     from scipy import fft as sfft
 
     n = x.shape[-1]
@@ -43,7 +48,7 @@ def eq_tilt(x: np.ndarray, *, db_per_octave: float, sr: int = SAMPLE_RATE) -> np
         octaves = np.log2(np.maximum(f, 20.0) / TILT_PIVOT_HZ)
         return np.clip(db_per_octave * octaves, -TILT_LIMIT_DB, TILT_LIMIT_DB)
 
-    return _zero_phase_eq(x, gain_db, sr=sr)
+    return zero_phase_eq(x, gain_db, sr=sr)
 
 
 def body_resonances(
@@ -79,7 +84,7 @@ def body_eq(x: np.ndarray, peaks: np.ndarray, *, sr: int = SAMPLE_RATE) -> np.nd
             total += g / (1.0 + ((f - f0) / (0.5 * f0 / q)) ** 2)
         return total
 
-    return _zero_phase_eq(x, gain_db, sr=sr)
+    return zero_phase_eq(x, gain_db, sr=sr)
 
 
 def weaken_fundamentals(x: np.ndarray, *, cutoff_hz: float, depth_db: float, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -100,7 +105,7 @@ def weaken_fundamentals(x: np.ndarray, *, cutoff_hz: float, depth_db: float, sr:
         below = np.log2(cutoff_hz / np.maximum(f, 1.0))
         return -depth_db * np.clip(below, 0.0, 1.0)
 
-    return _zero_phase_eq(x, gain_db, sr=sr)
+    return zero_phase_eq(x, gain_db, sr=sr)
 
 
 def impulse_response(

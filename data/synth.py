@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from septimbre.data.notes import ScoreNote
+from septimbre.data.room import rms, zero_phase_eq
 from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz
 from septimbre.utils.errors import ParameterError
 
@@ -234,7 +235,7 @@ def _band_noise(rng: np.random.Generator, n: int, centre_hz: float, width_oct: f
     f = np.maximum(np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE), 1.0)
     spec *= np.exp(-0.5 * (np.log2(f / centre_hz) / width_oct) ** 2)
     out = np.fft.irfft(spec, n)
-    return out / (np.sqrt(np.mean(out ** 2)) + 1e-12)
+    return out / rms(out)
 
 
 def render_synth_stem(
@@ -281,7 +282,7 @@ def render_synth_stem(
         bursts[start:start + len(b)] += b
         end = min(n_samples, round(note.end_s * SAMPLE_RATE))
         hold[start:end] = np.maximum(hold[start:end], note.velocity / 127.0)
-    level = np.sqrt(np.mean(tone ** 2)) + 1e-12
+    level = rms(tone)
     out = tone.astype(np.float64)
     if np.isfinite(voice.noise_db) and hold.any():
         smooth = np.convolve(hold, np.hanning(int(0.03 * SAMPLE_RATE)) / (0.015 * SAMPLE_RATE), mode="same")
@@ -289,6 +290,4 @@ def render_synth_stem(
         out += level * 10.0 ** (voice.noise_db / 20.0) * smooth * _band_noise(rng, n_samples, centre, width)
     if bursts.any():
         out += bursts * _band_noise(rng, n_samples, voice.noise_band_hz[0] * 1.5, 1.5)
-    spec = np.fft.rfft(out)
-    spec *= 10.0 ** (filter_db(voice, np.fft.rfftfreq(n_samples, 1.0 / SAMPLE_RATE)) / 20.0)
-    return np.fft.irfft(spec, n_samples).astype(np.float32)
+    return zero_phase_eq(out, lambda f: filter_db(voice, f), sr=SAMPLE_RATE)
