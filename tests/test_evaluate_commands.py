@@ -168,13 +168,15 @@ def test_runner_protocol_round_trip(tmp_path):
 
 
 def test_runner_repeats_report_the_median_pass(tmp_path):
-    # a transcriber whose n-th call sleeps n * 50 ms: passes of 50, 100, 150 ms -> median 100 ms
+    # passes that sleep 0.1, 1.0 and 0.2 s: the median is 0.2 s, the mean 0.43, the first 0.1, the
+    # last 0.2 and the slowest 1.0. A sleep never ends early, and 0.2 s of slack keeps a loaded
+    # machine's wake-up delays from failing the test while still telling the median from the mean.
     code = (
         f"import sys, time, itertools; sys.path.insert(0, {str(RUNNERS_DIR)!r})\n"
         "from _runner_common import main\n"
-        "calls = itertools.count(1)\n"
+        "sleeps = iter([0.1, 1.0, 0.2])\n"
         "def transcribe(m, p):\n"
-        "    time.sleep(0.05 * next(calls)); return [(0.1, 0.2, 60)]\n"
+        "    time.sleep(next(sleeps)); return [(0.1, 0.2, 60)]\n"
         "raise SystemExit(main('fake', '0', lambda a: None, transcribe))\n"
     )
     wav = _wav(tmp_path / "a.wav", 0.25)
@@ -183,7 +185,7 @@ def test_runner_repeats_report_the_median_pass(tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     (f,) = json.loads(out.read_text())["files"]
-    assert f["passes"] == 3 and 0.09 < f["seconds"] < 0.14
+    assert f["passes"] == 3 and 0.2 <= f["seconds"] < 0.4
     bad = subprocess.run([sys.executable, "-c", code, "--out", str(out), "--repeats", "0", str(wav)],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode != 0 and "--repeats" in bad.stderr
