@@ -168,13 +168,13 @@ def test_runner_protocol_round_trip(tmp_path):
 
 
 def test_runner_repeats_report_the_median_pass(tmp_path):
-    # passes that sleep 0.1, 1.0 and 0.2 s: the median is 0.2 s, the mean 0.43, the first 0.1, the
-    # last 0.2 and the slowest 1.0. A sleep never ends early, and 0.2 s of slack keeps a loaded
-    # machine's wake-up delays from failing the test while still telling the median from the mean.
+    # passes that sleep 1.0, 0.2 and 0.1 s: the median 0.2 s is neither the first, the last, the
+    # fastest, the slowest nor the mean (0.43). A sleep never ends early, and 0.2 s of slack keeps
+    # a loaded machine's wake-up delays from failing the test.
     code = (
-        f"import sys, time, itertools; sys.path.insert(0, {str(RUNNERS_DIR)!r})\n"
+        f"import sys, time; sys.path.insert(0, {str(RUNNERS_DIR)!r})\n"
         "from _runner_common import main\n"
-        "sleeps = iter([0.1, 1.0, 0.2])\n"
+        "sleeps = iter([1.0, 0.2, 0.1])\n"
         "def transcribe(m, p):\n"
         "    time.sleep(next(sleeps)); return [(0.1, 0.2, 60)]\n"
         "raise SystemExit(main('fake', '0', lambda a: None, transcribe))\n"
