@@ -1,12 +1,14 @@
-"""Time BasicAMT training steps: fp32 vs bf16 autocast vs bf16 + channels_last.
+"""Time BasicAMT training steps: fp32 and bf16 autocast, each with and without channels_last.
 
 Usage::
 
-    python -m septimbre.basicamt.bench [--rounds 3] [--threads 2] [--batch 8] [--seconds 10]
+    python -m septimbre.basicamt.bench [--config CONFIG] [--rounds 3] [--threads 2] [--batch 8] [--seconds 10]
 
-One AdamW step of the default model on random audio and targets per mode, modes interleaved per
-round (so background load affects them alike); prints wall and CPU seconds per step (min and
-median over rounds).
+One AdamW step on random audio and targets per mode, modes interleaved per round (so background
+load affects them alike); prints wall and CPU seconds per step (min and median over rounds) and
+whether this CPU has native bf16 (without it, bf16 is emulated and the trainer's default
+``--precision auto`` trains in fp32). The network is the shipped model's architecture
+(``septimbre/weights/basicamt.json``), or with ``--config`` the one a training config builds.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--config", help="training config (JSON file or bare name) whose network to time; "
+                        "default: the shipped model's architecture")
     args = parser.parse_args(argv)
 
     import torch
     from septimbre.basicamt.network import BasicAMT
+    from septimbre.basicamt.train import TrainConfig, native_bf16
+    from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
+    from septimbre.model.io import read_description
     from septimbre.model.losses import transcription_loss
     from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
 
@@ -36,10 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     audio = 0.1 * torch.randn(args.batch, frames * HOP_LENGTH, generator=g)
     onset = (torch.rand(args.batch, N_PITCHES, frames, generator=g) > 0.99).float()
     frame = (torch.rand(args.batch, N_PITCHES, frames, generator=g) > 0.9).float()
+    if args.config:
+        architecture, source = TrainConfig.load(args.config).model, args.config
+    else:
+        architecture, source = read_description(WEIGHTS_DIR / DEFAULT_MODEL)["architecture"], "shipped model"
     modes = {}
-    for mode in ("fp32", "bf16", "bf16+channels_last"):
+    for mode in ("fp32", "fp32+channels_last", "bf16", "bf16+channels_last"):
         torch.manual_seed(0)
-        model = BasicAMT().train()
+        model = BasicAMT.from_config(architecture).train()
         if mode.endswith("channels_last"):
             model = model.to(memory_format=torch.channels_last)
             model.channels_last = True
@@ -50,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     def step(mode: str) -> None:
         model, opt = modes[mode]
         t, c = time.perf_counter(), time.process_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode != "fp32"):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
             o, f = model.logits(audio)
         loss = transcription_loss(o, f, onset, frame).total
         opt.zero_grad()
@@ -66,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for mode in modes:
             step(mode)
-    print(f"batch {args.batch} x {args.seconds:g} s, {args.threads} threads, {args.rounds} rounds")
+    print(f"{source} ({modes['fp32'][0].n_parameters():,} parameters), batch {args.batch} x {args.seconds:g} s, "
+          f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native_bf16() else 'no'}")
     for mode in modes:
         w, c = wall[mode], cpu[mode]
         print(f"{mode:>20}: wall {min(w):6.2f} s/step (median {statistics.median(w):6.2f}), "

@@ -333,6 +333,29 @@ def _validate(model, val_set, cfg: TrainConfig) -> dict:
     return out
 
 
+#: Choices of ``--precision``: see :func:`resolve_precision`.
+PRECISIONS: tuple[str, ...] = ("auto", "config", "bf16", "fp32")
+
+
+def resolve_precision(cfg: TrainConfig, precision: str, *, native: bool) -> TrainConfig:
+    """The config a run uses on this CPU for a ``--precision`` choice.
+
+    ``"config"`` keeps the config's ``bf16``; ``"bf16"`` / ``"fp32"`` force bf16 autocast on / off;
+    ``"auto"`` (the command's default) keeps the config's choice where the CPU computes bf16
+    natively (``native``) and trains in fp32 where it would be emulated (about 5x slower than fp32
+    on an AVX2-only CPU: ``python -m septimbre.basicamt.bench``). ``channels_last`` is kept: it is
+    the faster layout in fp32 too on the CPUs measured. Raises :class:`ParameterError` for an
+    unknown choice.
+    """
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "config":
+        return cfg
+    if precision == "auto":
+        return cfg if native or not cfg.bf16 else dataclasses.replace(cfg, bf16=False)
+    return dataclasses.replace(cfg, bf16=precision == "bf16")
+
+
 def native_bf16() -> bool:
     """Whether this CPU computes bf16 convolutions natively (AVX512-BF16 or AMX; oneDNN's check)."""
     import torch
@@ -391,7 +414,8 @@ def train(
     torch.set_num_threads(max(1, int(cfg.threads)))
     if cfg.bf16 and not native_bf16():
         logger.warning("bf16 autocast on a CPU without native bf16 is emulated and several times slower "
-                       "than fp32 (python -m septimbre.basicamt.bench compares them): consider \"bf16\": false")
+                       "than fp32 (python -m septimbre.basicamt.bench compares them): the command's --precision auto "
+                       "trains in fp32 here")
     model = _build_model(cfg)
     if init_from is not None and not resume:
         _load_initial_weights(model, init_from)
@@ -621,6 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this call (checkpoint, then exit)")
     parser.add_argument("--max-steps", type=int, help="stop this call at this step (schedule unchanged)")
     parser.add_argument("--threads", type=int, help="override the config's torch threads")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto (default): the config's bf16 where this CPU has native bf16, else fp32; "
+                        "config: as the config says; bf16 / fp32: forced")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -633,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig.load(args.config)
         if args.threads:
             cfg = dataclasses.replace(cfg, threads=args.threads)
+        native = native_bf16()
+        requested_bf16 = cfg.bf16
+        cfg = resolve_precision(cfg, args.precision, native=native)
+        if cfg.bf16 != requested_bf16:
+            logger.warning("this CPU has no native bf16 (emulated bf16 is several times slower): training "
+                           "in fp32 instead of the config's bf16 autocast (--precision config keeps it)")
         from septimbre.data.dataset import RenderedDataset
 
         train_set = RenderedDataset(args.data, clip_seconds=cfg.clip_seconds, seed=cfg.seed,
@@ -642,7 +675,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         provenance = {"data": str(args.data[0]) if len(args.data) == 1 else [str(d) for d in args.data],
                       "val": str(args.val) if args.val else None,
-                      "config_file": str(args.config)}
+                      "config_file": str(args.config),
+                      "precision": {"requested": args.precision, "config_bf16": requested_bf16,
+                                    "bf16": cfg.bf16, "native_bf16": native}}
         result = train(
             cfg, train_set, val_set, args.out, resume=args.resume, init_from=args.init, max_minutes=args.max_minutes,
             max_steps=args.max_steps, progress=not args.no_progress, provenance=provenance,

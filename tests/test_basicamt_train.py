@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 from pathlib import Path
@@ -393,3 +394,49 @@ def test_bf16_on_a_cpu_without_it_is_warned_about(monkeypatch, caplog, tmp_path,
         train(tiny_config(max_steps=1, bf16=bf16), ToneDataset(4, clip_seconds=0.5, seed=1), None, tmp_path,
               progress=False)
     assert any("bf16" in r.getMessage() for r in caplog.records) == warned
+
+
+@pytest.mark.parametrize("precision, native, config_bf16, expected", [
+    ("auto", False, True, False),  # emulated bf16 would be ~5x slower than fp32: train in fp32
+    ("auto", True, True, True),
+    ("auto", False, False, False),
+    ("config", False, True, True),
+    ("fp32", True, True, False),
+    ("bf16", False, False, True),
+])
+def test_precision_choice_resolves_against_the_cpu(precision, native, config_bf16, expected):
+    from septimbre.basicamt.train import resolve_precision
+
+    cfg = tiny_config(bf16=config_bf16, channels_last=True)
+    got = resolve_precision(cfg, precision, native=native)
+    assert got.bf16 is expected
+    assert dataclasses.replace(got, bf16=cfg.bf16) == cfg  # nothing else changes
+
+
+def test_unknown_precision_is_refused():
+    from septimbre.basicamt.train import resolve_precision
+    from septimbre.utils.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="precision"):
+        resolve_precision(tiny_config(), "fp16", native=True)
+
+
+def test_train_command_trains_in_fp32_where_bf16_is_emulated_and_records_it(monkeypatch, tmp_path, caplog):
+    import septimbre.basicamt.train as train_mod
+    import septimbre.data.dataset as dataset_mod
+
+    monkeypatch.setattr(train_mod, "native_bf16", lambda: False)
+    monkeypatch.setattr(dataset_mod, "RenderedDataset",
+                        lambda roots, clip_seconds, seed, **kw: ToneDataset(4, clip_seconds=0.5, seed=seed))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**dataclasses.asdict(tiny_config(max_steps=1)), "bf16": True}))
+    out = tmp_path / "run"
+    with caplog.at_level("WARNING", logger=train_mod.logger.name):
+        rc = train_mod.main(["--config", str(config), "--data", "unused", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    used = json.loads((out / "train_config.json").read_text())
+    assert used["bf16"] is False
+    assert used["provenance"]["precision"] == {"requested": "auto", "config_bf16": True, "bf16": False,
+                                               "native_bf16": False}
+    assert json.loads((out / "basicamt.json").read_text())["training"]["precision"]["bf16"] is False
+    assert any("fp32 instead" in r.getMessage() for r in caplog.records)
