@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
     from septimbre.basicamt.network import BasicAMT
-    from septimbre.basicamt.train import TrainConfig, native_bf16
+    from septimbre.basicamt.train import native_bf16
+    from septimbre.basicamt.train_config import TrainConfig
     from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
     from septimbre.model.io import read_description
     from septimbre.model.losses import transcription_loss
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.rounds):
         for mode in modes:
             step(mode)
-    print(f"{source} ({modes['fp32'][0].n_parameters():,} parameters), batch {args.batch} x {args.seconds:g} s, "
+    n_params = modes["fp32"][0].n_parameters()
+    print(f"{source} ({n_params:,} parameters), batch {args.batch} x {args.seconds:g} s, "
           f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native_bf16() else 'no'}")
     for mode in modes:
         w, c = wall[mode], cpu[mode]

@@ -5,7 +5,7 @@ Usage::
     python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
         --data DATA/train [DATA/train2 ...] --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
 
-Everything the run needs is in the JSON config (:class:`TrainConfig`): seed, architecture overrides,
+Everything the run needs is in the JSON config (:class:`~septimbre.basicamt.train_config.TrainConfig`): seed, architecture overrides,
 clip length, batch size, AdamW + warm-up/cosine learning-rate schedule, bf16 autocast and
 channels_last, checkpoint and validation cadence. The run folder receives
 
@@ -37,12 +37,20 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from septimbre.data.remix import DEFAULT_REMIX_GAIN_DB, check_remix_settings
+from septimbre.basicamt.train_config import (  # re-exported: the config belongs to this command
+    PRECISIONS,
+    TRAIN_CONFIG_DIR,
+    TRAIN_MERGED_FIELDS,
+    TrainConfig,
+    resolve_precision,
+)
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
+
+__all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "main",
+           "native_bf16", "resolve_precision", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,169 +59,6 @@ UNTUNED_THRESHOLDS: dict[str, float] = {"onset_threshold": 0.5, "frame_threshold
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "log.jsonl"
 MODEL_STEM = "basicamt"
-#: Where bare training-config names (``--config train``) and ``"base"`` names are looked up.
-TRAIN_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-#: Training-config fields whose dict values a derived config merges key by key into its base's.
-TRAIN_MERGED_FIELDS: tuple[str, ...] = ("model",)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters (the JSON config file's keys; all optional).
-
-    Attributes
-    ----------
-    seed : int
-        Seeds the model initialisation, the per-epoch batch order and the dataset crops.
-    model : dict
-        :class:`~septimbre.basicamt.config.BasicAMTConfig` overrides.
-    clip_seconds, val_clip_seconds : float
-        Training / validation crop lengths.
-    batch_size : int
-    max_steps : int
-        Optimizer steps of a complete run.
-    lr, min_lr_ratio, warmup_steps, weight_decay, betas, grad_clip :
-        AdamW with linear warm-up to ``lr`` then cosine decay to ``lr * min_lr_ratio`` at ``max_steps``;
-        gradients clipped to this global norm (0 = off).
-    bf16, channels_last : bool
-        CPU bf16 autocast of the convolutions (the CQT front end stays float32) and channels_last
-        memory format.
-    threads, num_workers : int
-        torch intra-op threads; DataLoader worker processes (0 or 1 on a 2-core machine).
-    checkpoint_every_steps, checkpoint_every_minutes : int, float
-    log_every_steps, val_every_steps : int
-    val_max_clips : int
-        Validation clips scored (the first ones of the split).
-    onset_loss_weight : float
-        Weight of the onset focal loss in the training objective (frame + weight x onset, logged as
-        ``loss``; ``frame_loss``, ``onset_loss`` and the validation losses stay unweighted, so runs
-        compare). 1 in the research design.
-    leak_loss_weight : float
-        Multiplier of the onset loss's negatives at held pitches while another note starts
-        (:func:`septimbre.model.losses.leak_mask`), the place of most same-pitch false onsets on real
-        recordings; in the objective only. 1 (off) in the research design.
-    positive_loss_weight : float
-        Multiplier of the positive terms of both focal losses, in the objective only (a larger
-        share of the focal alpha for notes: recall-leaning training). 1 in the research design.
-    harmonic_loss_weight : float
-        Multiplier of both focal losses (positives and negatives) at pitches a harmonic interval
-        above a sounding note (:func:`septimbre.model.losses.harmonic_mask`), where harmonic ghosts
-        and real octave / twelfth doublings are told apart; in the objective only. 1 in the
-        research design.
-    reattack_loss_weight : float
-        Multiplier of the onset loss's positives at re-attacks, onsets of a pitch sounding just
-        before (:func:`septimbre.model.losses.reattack_mask`): the held-pitch onsets that are real,
-        which the leak weighting otherwise teaches the onset head to suppress; in the objective
-        only. 1 in the research design.
-    unbroken_reattack_loss_weight : float or None
-        If given (>= 0), the multiplier at the re-attacks with no break in the labels
-        (:func:`septimbre.model.losses.unbroken_reattack_mask`) instead of ``reattack_loss_weight``:
-        0 ignores those onsets, which FluidSynth renders nearly inaudible. None: same as
-        ``reattack_loss_weight``.
-    onset_spread : float
-        Soft onset target (0..1) given to the frames just before and after each onset in the
-        objective's onset term (:func:`septimbre.model.losses.spread_onsets`); the reported onset
-        loss keeps one-frame targets. 0 (one-frame onsets) in the research design.
-    onset_spread_frames : int
-        How far (frames, >= 1) the soft onset target reaches: ``d`` frames away it is
-        ``onset_spread ** d``. 1 (the default) softens only the two neighbours.
-    train_only : tuple of str
-        Module names whose parameters are trained (a name covers its submodules, e.g.
-        ``["onset_spectral", "onset_hidden", "onset_head"]`` for the onset branch); empty, the
-        default, trains everything. The rest is frozen: no gradient, not in the optimizer, and its
-        BatchNorm statistics kept (eval mode). A name matching no parameter is an error.
-    remix_prob : float
-        Chance that a training item is a remix (:mod:`septimbre.data.remix`): some of its crop's
-        stems and some of a random other example's, at new levels, summed over its own noise,
-        with the union of their labels. 0 (the default; every run before session 21's
-        ``finetune_b13_remix``) serves the examples as rendered. Validation is never remixed.
-    remix_gain_db : (float, float)
-        Per-stem level change of a remix, dB (uniform).
-    quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
-        Decoding thresholds of the quick validation note / frame F1.
-    """
-
-    seed: int = 1234
-    model: dict = field(default_factory=dict)
-    clip_seconds: float = 10.0
-    val_clip_seconds: float = 10.0
-    batch_size: int = 8
-    max_steps: int = 6000
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.03
-    warmup_steps: int = 200
-    weight_decay: float = 1e-4
-    betas: tuple[float, float] = (0.9, 0.999)
-    grad_clip: float = 1.0
-    bf16: bool = True
-    channels_last: bool = True
-    threads: int = 2
-    num_workers: int = 1
-    checkpoint_every_steps: int = 250
-    checkpoint_every_minutes: float = 10.0
-    log_every_steps: int = 10
-    val_every_steps: int = 500
-    val_max_clips: int = 48
-    onset_loss_weight: float = 1.0
-    leak_loss_weight: float = 1.0
-    positive_loss_weight: float = 1.0
-    harmonic_loss_weight: float = 1.0
-    reattack_loss_weight: float = 1.0
-    unbroken_reattack_loss_weight: float | None = None
-    onset_spread: float = 0.0
-    onset_spread_frames: int = 1
-    train_only: tuple[str, ...] = ()
-    remix_prob: float = 0.0
-    remix_gain_db: tuple[float, float] = DEFAULT_REMIX_GAIN_DB
-    quick_onset_threshold: float = 0.5
-    quick_frame_threshold: float = 0.3
-    quick_min_note_ms: float = 60.0
-
-    def __post_init__(self) -> None:
-        if not self.onset_loss_weight > 0:
-            raise ParameterError(f"onset_loss_weight must be > 0, got {self.onset_loss_weight}")
-        if not self.leak_loss_weight > 0:
-            raise ParameterError(f"leak_loss_weight must be > 0, got {self.leak_loss_weight}")
-        if not self.positive_loss_weight > 0:
-            raise ParameterError(f"positive_loss_weight must be > 0, got {self.positive_loss_weight}")
-        if not self.harmonic_loss_weight > 0:
-            raise ParameterError(f"harmonic_loss_weight must be > 0, got {self.harmonic_loss_weight}")
-        if not self.reattack_loss_weight > 0:
-            raise ParameterError(f"reattack_loss_weight must be > 0, got {self.reattack_loss_weight}")
-        if not 0.0 <= self.onset_spread <= 1.0:
-            raise ParameterError(f"onset_spread must be in [0, 1], got {self.onset_spread}")
-        if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
-            raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
-        check_remix_settings(self.remix_prob, self.remix_gain_db)
-        if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
-            raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
-                                 f"{self.unbroken_reattack_loss_weight}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """From a JSON dict; unknown keys are an error (typos must not pass silently)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names - {"comment"}
-        if unknown:
-            raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
-        tuples = ("betas", "train_only", "remix_gain_db")
-        clean = {k: (tuple(v) if k in tuples else v) for k, v in data.items() if k != "comment"}
-        return cls(**clean)
-
-    @classmethod
-    def load(cls, path: str | Path) -> TrainConfig:
-        """Load a training config file; a bare name like ``"train"`` means ``basicamt/configs/train.json``.
-
-        A file may name another config as its ``"base"`` and give only what differs; ``model``
-        merges key by key into the base's, the other keys replace
-        (:func:`septimbre.utils.config_files.load_derived_json`).
-        """
-        from septimbre.utils.config_files import config_path, load_derived_json
-
-        p = config_path(path, TRAIN_CONFIG_DIR)
-        if not p.is_file():
-            raise MissingResourceError(f"training config not found: {p}")
-        return cls.from_dict(load_derived_json(p, config_dir=TRAIN_CONFIG_DIR, merged_fields=TRAIN_MERGED_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -331,29 +176,6 @@ def _validate(model, val_set, cfg: TrainConfig) -> dict:
     out = {k: round(v, 6) for k, v in losses.items()}
     out.update({k: round(v, 5) for k, v in dataclasses.asdict(s).items()})
     return out
-
-
-#: Choices of ``--precision``: see :func:`resolve_precision`.
-PRECISIONS: tuple[str, ...] = ("auto", "config", "bf16", "fp32")
-
-
-def resolve_precision(cfg: TrainConfig, precision: str, *, native: bool) -> TrainConfig:
-    """The config a run uses on this CPU for a ``--precision`` choice.
-
-    ``"config"`` keeps the config's ``bf16``; ``"bf16"`` / ``"fp32"`` force bf16 autocast on / off;
-    ``"auto"`` (the command's default) keeps the config's choice where the CPU computes bf16
-    natively (``native``) and trains in fp32 where it would be emulated (about 5x slower than fp32
-    on an AVX2-only CPU: ``python -m septimbre.basicamt.bench``). ``channels_last`` is kept: it is
-    the faster layout in fp32 too on the CPUs measured. Raises :class:`ParameterError` for an
-    unknown choice.
-    """
-    if precision not in PRECISIONS:
-        raise ParameterError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "config":
-        return cfg
-    if precision == "auto":
-        return cfg if native or not cfg.bf16 else dataclasses.replace(cfg, bf16=False)
-    return dataclasses.replace(cfg, bf16=precision == "bf16")
 
 
 def native_bf16() -> bool:

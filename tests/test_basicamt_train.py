@@ -440,3 +440,16 @@ def test_train_command_trains_in_fp32_where_bf16_is_emulated_and_records_it(monk
                                                "native_bf16": False}
     assert json.loads((out / "basicamt.json").read_text())["training"]["precision"]["bf16"] is False
     assert any("fp32 instead" in r.getMessage() for r in caplog.records)
+
+
+def test_bench_times_every_mode_of_the_shipped_network(capsys):
+    from septimbre.basicamt.bench import main as bench_main
+    from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
+    from septimbre.model.io import read_description
+
+    assert bench_main(["--rounds", "1", "--batch", "1", "--seconds", "0.5", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    n_shipped = read_description(WEIGHTS_DIR / DEFAULT_MODEL)["n_parameters"]
+    assert out.startswith(f"shipped model ({n_shipped:,} parameters)") and "native bf16: " in out
+    modes = [line.split(":")[0].strip() for line in out.splitlines()[1:]]
+    assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last"]
