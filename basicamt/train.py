@@ -5,9 +5,10 @@ Usage::
     python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
         --data DATA/train [DATA/train2 ...] --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
 
-Everything the run needs is in the JSON config (:class:`~septimbre.basicamt.train_config.TrainConfig`): seed, architecture overrides,
-clip length, batch size, AdamW + warm-up/cosine learning-rate schedule, bf16 autocast and
-channels_last, checkpoint and validation cadence. The run folder receives
+Everything the run needs is in the JSON config (:class:`~septimbre.basicamt.train_config.TrainConfig`):
+seed, architecture overrides, clip length, batch size, AdamW + warm-up/cosine learning-rate schedule,
+bf16 autocast and channels_last (``--precision auto``, the default, trains in fp32 instead of bf16
+on a CPU without native bf16), checkpoint and validation cadence. The run folder receives
 
 - ``train_config.json``: the config actually used (plus the data folders);
 - ``checkpoint.pt``: model, optimizer and scheduler state dicts, step, epoch, position in the epoch

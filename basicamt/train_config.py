@@ -43,7 +43,8 @@ class TrainConfig:
         gradients clipped to this global norm (0 = off).
     bf16, channels_last : bool
         CPU bf16 autocast of the convolutions (the CQT front end stays float32) and channels_last
-        memory format.
+        memory format. The training command may turn bf16 off on a CPU that would emulate it
+        (:func:`resolve_precision`); what a run used is in its ``train_config.json``.
     threads, num_workers : int
         torch intra-op threads; DataLoader worker processes (0 or 1 on a 2-core machine).
     checkpoint_every_steps, checkpoint_every_minutes : int, float
