@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         native = native_bf16()
         requested_bf16 = cfg.bf16
         cfg = resolve_precision(cfg, args.precision, native=native)
-        if cfg.bf16 != requested_bf16:
+        if args.precision == "auto" and cfg.bf16 != requested_bf16:  # not a choice the user forced
             logger.warning("this CPU has no native bf16 (emulated bf16 is several times slower): training "
                            "in fp32 instead of the config's bf16 autocast (--precision config keeps it)")
         from septimbre.data.dataset import RenderedDataset

@@ -453,3 +453,21 @@ def test_bench_times_every_mode_of_the_shipped_network(capsys):
     assert out.startswith(f"shipped model ({n_shipped:,} parameters)") and "native bf16: " in out
     modes = [line.split(":")[0].strip() for line in out.splitlines()[1:]]
     assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last"]
+
+
+def test_forcing_fp32_on_a_cpu_with_native_bf16_is_not_blamed_on_the_cpu(monkeypatch, tmp_path, caplog):
+    import septimbre.basicamt.train as train_mod
+    import septimbre.data.dataset as dataset_mod
+
+    monkeypatch.setattr(train_mod, "native_bf16", lambda: True)
+    monkeypatch.setattr(dataset_mod, "RenderedDataset",
+                        lambda roots, clip_seconds, seed, **kw: ToneDataset(4, clip_seconds=0.5, seed=seed))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**dataclasses.asdict(tiny_config(max_steps=1)), "bf16": True}))
+    out = tmp_path / "run"
+    with caplog.at_level("WARNING", logger=train_mod.logger.name):
+        rc = train_mod.main(["--config", str(config), "--data", "unused", "--out", str(out), "--no-progress",
+                             "--precision", "fp32"])
+    assert rc == 0
+    assert json.loads((out / "train_config.json").read_text())["bf16"] is False
+    assert not any("no native bf16" in r.getMessage() for r in caplog.records)
