@@ -2,12 +2,14 @@
 
 Usage::
 
-    python -m septimbre.basicamt.bench [--config CONFIG] [--rounds 3] [--threads 2] [--batch 8] [--seconds 10]
+    python -m septimbre.basicamt.bench [--config CONFIG] [--rounds 3] [--threads 2] [--batch 8] [--seconds 10] [--compile]
 
 One AdamW step on random audio and targets per mode, modes interleaved per round (so background
 load affects them alike); prints wall and CPU seconds per step (min and median over rounds) and
 whether this CPU has native bf16 (without it, bf16 is emulated and the trainer's default
-``--precision auto`` trains in fp32). The network is the shipped model's architecture
+``--precision auto`` trains in fp32). ``--compile`` adds the same modes through ``torch.compile``
+(the trainer's ``--compile``; each compiles once, untimed, for up to a minute or two; the compiled
+bf16 modes only where bf16 is native). The network is the shipped model's architecture
 (``septimbre/weights/basicamt.json``), or with ``--config`` the one a training config builds.
 """
 
@@ -25,17 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--compile", action="store_true", help="also time each mode through torch.compile")
     parser.add_argument("--config", help="training config (JSON file or bare name) whose network to time; "
                         "default: the shipped model's architecture")
     args = parser.parse_args(argv)
 
     import torch
     from septimbre.basicamt.network import BasicAMT
-    from septimbre.basicamt.train import native_bf16
+    from septimbre.basicamt.train import native_bf16, step_loss_fn
     from septimbre.basicamt.train_config import TrainConfig
     from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
     from septimbre.model.io import read_description
-    from septimbre.model.losses import transcription_loss
     from septimbre.utils.constants import HOP_LENGTH, N_PITCHES, SAMPLE_RATE
 
     torch.set_num_threads(args.threads)
@@ -48,23 +50,26 @@ def main(argv: list[str] | None = None) -> int:
         architecture, source = TrainConfig.load(args.config).model, args.config
     else:
         architecture, source = read_description(WEIGHTS_DIR / DEFAULT_MODEL)["architecture"], "shipped model"
+    native = native_bf16()
+    names = ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last"]
+    if args.compile:
+        names += [f"compiled {m}" for m in names if native or not m.startswith("bf16")]
     modes = {}
-    for mode in ("fp32", "fp32+channels_last", "bf16", "bf16+channels_last"):
+    for mode in names:
         torch.manual_seed(0)
         model = BasicAMT.from_config(architecture).train()
         if mode.endswith("channels_last"):
             model = model.to(memory_format=torch.channels_last)
             model.channels_last = True
-        modes[mode] = (model, torch.optim.AdamW(model.parameters(), 1e-3))
+        loss_fn = step_loss_fn(model, bf16="bf16" in mode, compiled=mode.startswith("compiled"))
+        modes[mode] = (model, torch.optim.AdamW(model.parameters(), 1e-3), loss_fn)
     wall: dict[str, list[float]] = {m: [] for m in modes}
     cpu: dict[str, list[float]] = {m: [] for m in modes}
 
     def step(mode: str) -> None:
-        model, opt = modes[mode]
+        model, opt, loss_fn = modes[mode]
         t, c = time.perf_counter(), time.process_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
-            o, f = model.logits(audio)
-        loss = transcription_loss(o, f, onset, frame).total
+        loss = loss_fn(audio, onset, frame).total
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -80,10 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             step(mode)
     n_params = modes["fp32"][0].n_parameters()
     print(f"{source} ({n_params:,} parameters), batch {args.batch} x {args.seconds:g} s, "
-          f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native_bf16() else 'no'}")
+          f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native else 'no'}")
     for mode in modes:
         w, c = wall[mode], cpu[mode]
-        print(f"{mode:>20}: wall {min(w):6.2f} s/step (median {statistics.median(w):6.2f}), "
+        print(f"{mode:>29}: wall {min(w):6.2f} s/step (median {statistics.median(w):6.2f}), "
               f"CPU {min(c):6.2f} s/step")
     return 0
 

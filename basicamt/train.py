@@ -3,7 +3,8 @@
 Usage::
 
     python -m septimbre.basicamt.train --config basicamt/configs/train.json \\
-        --data DATA/train [DATA/train2 ...] --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M]
+        --data DATA/train [DATA/train2 ...] --val DATA/val --out runs/NAME [--resume] [--init STEM] [--max-minutes M] \\
+        [--precision auto] [--compile]
 
 Everything the run needs is in the JSON config (:class:`~septimbre.basicamt.train_config.TrainConfig`):
 seed, architecture overrides, clip length, batch size, AdamW + warm-up/cosine learning-rate schedule,
@@ -51,7 +52,7 @@ from septimbre.basicamt.train_config import (  # re-exported: the config belongs
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 __all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "main",
-           "native_bf16", "resolve_precision", "train"]
+           "native_bf16", "resolve_precision", "step_loss_fn", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,31 @@ def native_bf16() -> bool:
         return True
 
 
+def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict | None = None):
+    """The training objective as one callable ``(audio, onset, frame) -> LossTerms``.
+
+    ``audio`` is ``(batch, samples)`` float32 at SAMPLE_RATE, ``onset`` and ``frame`` the targets
+    ``(batch, 84, frames)``; the callable runs ``model.logits`` (under CPU bf16 autocast when
+    ``bf16``) and :func:`~septimbre.model.losses.transcription_loss` with ``loss_kwargs``. With
+    ``compiled`` the whole of it goes through ``torch.compile`` (inductor): the first call compiles
+    (about a minute on 2 cores; again when the model switches between train and eval mode or the
+    batch shape changes), later calls run fused kernels — the same numbers up to float rounding,
+    BatchNorm running statistics included. The model's parameters and state dict are untouched, so
+    checkpoints of compiled and eager runs are interchangeable.
+    """
+    import torch
+    from septimbre.model.losses import transcription_loss
+
+    kwargs = dict(loss_kwargs or {})
+
+    def step_loss(audio, onset, frame):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            onset_logits, frame_logits = model.logits(audio)
+        return transcription_loss(onset_logits, frame_logits, onset, frame, **kwargs)
+
+    return torch.compile(step_loss) if compiled else step_loss
+
+
 def train(
     cfg: TrainConfig,
     train_set,
@@ -201,6 +227,7 @@ def train(
     max_steps: int | None = None,
     progress: bool = True,
     provenance: dict | None = None,
+    compiled: bool = False,
 ) -> TrainResult:
     """Train (or continue training) a BasicAMT; see the module docstring for the files written.
 
@@ -226,10 +253,12 @@ def train(
         Show a tqdm progress bar.
     provenance : dict or None
         Extra JSON-able facts stored under ``training`` in the model JSON (e.g. data folders).
+    compiled : bool
+        Run the training step through ``torch.compile`` (:func:`step_loss_fn`): faster steps after a
+        first one that compiles; validation stays eager.
     """
     import torch
     from septimbre.model.io import save_model
-    from septimbre.model.losses import transcription_loss
     from tqdm import tqdm
 
     out = Path(out_dir)
@@ -315,6 +344,12 @@ def train(
         for norm in frozen_norms:  # frozen layers keep their statistics
             norm.eval()
 
+    step_loss = step_loss_fn(model, bf16=cfg.bf16, compiled=compiled, loss_kwargs={
+        "onset_weight": cfg.onset_loss_weight, "leak_weight": cfg.leak_loss_weight,
+        "positive_weight": cfg.positive_loss_weight, "harmonic_weight": cfg.harmonic_loss_weight,
+        "reattack_weight": cfg.reattack_loss_weight, "unbroken_reattack_weight": cfg.unbroken_reattack_loss_weight,
+        "onset_spread": cfg.onset_spread, "onset_spread_frames": cfg.onset_spread_frames,
+    })
     enter_training()
     window: list[float] = []
     t_step = time.monotonic()
@@ -334,17 +369,7 @@ def train(
                     num_workers=cfg.num_workers, collate_fn=_collate,
                 )
                 for batch in loader:
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                        onset_logits, frame_logits = model.logits(batch["audio"])
-                    loss = transcription_loss(onset_logits, frame_logits, batch["onset"], batch["frame"],
-                                              onset_weight=cfg.onset_loss_weight,
-                                              leak_weight=cfg.leak_loss_weight,
-                                              positive_weight=cfg.positive_loss_weight,
-                                              harmonic_weight=cfg.harmonic_loss_weight,
-                                              reattack_weight=cfg.reattack_loss_weight,
-                                              unbroken_reattack_weight=cfg.unbroken_reattack_loss_weight,
-                                              onset_spread=cfg.onset_spread,
-                                              onset_spread_frames=cfg.onset_spread_frames)
+                    loss = step_loss(batch["audio"], batch["onset"], batch["frame"])
                     opt.zero_grad(set_to_none=True)
                     loss.total.backward()
                     if cfg.grad_clip > 0:
@@ -471,6 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): the config's bf16 where this CPU has native bf16, else fp32; "
                         "config: as the config says; bf16 / fp32: forced")
+    parser.add_argument("--compile", action="store_true",
+                        help="run the training step through torch.compile (needs a C++ compiler; the first "
+                        "step compiles for about a minute, later ones are faster: python -m "
+                        "septimbre.basicamt.bench --compile measures it on this CPU)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -500,10 +529,11 @@ def main(argv: list[str] | None = None) -> int:
                       "val": str(args.val) if args.val else None,
                       "config_file": str(args.config),
                       "precision": {"requested": args.precision, "config_bf16": requested_bf16,
-                                    "bf16": cfg.bf16, "native_bf16": native}}
+                                    "bf16": cfg.bf16, "native_bf16": native},
+                      "compiled": bool(args.compile)}
         result = train(
             cfg, train_set, val_set, args.out, resume=args.resume, init_from=args.init, max_minutes=args.max_minutes,
-            max_steps=args.max_steps, progress=not args.no_progress, provenance=provenance,
+            max_steps=args.max_steps, progress=not args.no_progress, provenance=provenance, compiled=args.compile,
         )
     except SeptimbreError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -471,3 +471,79 @@ def test_forcing_fp32_on_a_cpu_with_native_bf16_is_not_blamed_on_the_cpu(monkeyp
     assert rc == 0
     assert json.loads((out / "train_config.json").read_text())["bf16"] is False
     assert not any("no native bf16" in r.getMessage() for r in caplog.records)
+
+
+
+def test_compiled_step_computes_the_eager_loss_gradients_and_statistics():
+    # step_loss_fn(..., compiled=True) runs the same objective through torch.compile: equal loss
+    # terms, gradients and BatchNorm running statistics up to float rounding.
+    import copy
+
+    from septimbre.basicamt.train import _build_model, step_loss_fn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    eager_model = _build_model(tiny_config()).train()
+    compiled_model = copy.deepcopy(eager_model)
+    g = torch.Generator().manual_seed(1)
+    audio = 0.1 * torch.randn(2, 40 * 256, generator=g)
+    onset = (torch.rand(2, 84, 40, generator=g) > 0.95).float()
+    frame = (torch.rand(2, 84, 40, generator=g) > 0.8).float()
+    kwargs = {"leak_weight": 10.0, "reattack_weight": 4.0, "onset_spread": 0.5}
+    losses = {}
+    for name, model in (("eager", eager_model), ("compiled", compiled_model)):
+        losses[name] = step_loss_fn(model, bf16=False, compiled=name == "compiled", loss_kwargs=kwargs)(
+            audio, onset, frame)
+        losses[name].total.backward()
+    for term in ("total", "frame", "onset"):
+        torch.testing.assert_close(getattr(losses["compiled"], term), getattr(losses["eager"], term),
+                                   rtol=1e-5, atol=0)
+    for (name, p), q in zip(eager_model.named_parameters(), compiled_model.parameters()):
+        scale = float(p.grad.abs().max())
+        assert scale > 0, name
+        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=1e-4 * scale, msg=name)
+    updated = 0
+    for (name, a), b in zip(eager_model.named_buffers(), compiled_model.buffers()):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
+        updated += name.endswith("running_mean") and bool(a.abs().max() > 0)
+    assert updated  # the statistics moved in the step, in both models alike
+
+
+def test_train_command_compile_flag_reaches_the_step_and_is_recorded(monkeypatch, tmp_path):
+    import septimbre.basicamt.train as train_mod
+    import septimbre.data.dataset as dataset_mod
+
+    asked = []
+    eager = train_mod.step_loss_fn
+
+    def spy(model, **kw):
+        asked.append(kw["compiled"])
+        return eager(model, **{**kw, "compiled": False})  # compiling itself is the test above
+
+    monkeypatch.setattr(train_mod, "step_loss_fn", spy)
+    monkeypatch.setattr(dataset_mod, "RenderedDataset",
+                        lambda roots, clip_seconds, seed, **kw: ToneDataset(4, clip_seconds=0.5, seed=seed))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**dataclasses.asdict(tiny_config(max_steps=1)), "bf16": False}))
+    for extra in ([], ["--compile"]):
+        out = tmp_path / f"run{len(extra)}"
+        assert train_mod.main(["--config", str(config), "--data", "unused", "--out", str(out),
+                               "--no-progress", *extra]) == 0
+        assert json.loads((out / "train_config.json").read_text())["provenance"]["compiled"] is bool(extra)
+        assert json.loads((out / "basicamt.json").read_text())["training"]["compiled"] is bool(extra)
+    assert asked == [False, True]
+
+def test_bench_compile_adds_compiled_modes_where_they_can_run(monkeypatch, capsys):
+    # Only the mode list is checked here (compiling is the test above): compiled fp32 modes always,
+    # compiled bf16 modes only where bf16 is native.
+    import septimbre.basicamt.train as train_mod
+    from septimbre.basicamt.bench import main as bench_main
+
+    eager = train_mod.step_loss_fn
+    monkeypatch.setattr(train_mod, "step_loss_fn", lambda model, **kw: eager(model, **{**kw, "compiled": False}))
+    for native, extra in ((False, []), (True, ["compiled bf16", "compiled bf16+channels_last"])):
+        monkeypatch.setattr(train_mod, "native_bf16", lambda native=native: native)
+        assert bench_main(["--rounds", "1", "--batch", "1", "--seconds", "0.25", "--threads", "1", "--compile"]) == 0
+        modes = [line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()[1:]]
+        assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last",
+                         "compiled fp32", "compiled fp32+channels_last", *extra]
