@@ -36,6 +36,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 import time
@@ -191,7 +192,7 @@ def native_bf16() -> bool:
 
 
 def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict | None = None):
-    """The training objective as one callable ``(audio, onset, frame) -> LossTerms``.
+    """The training objective as one callable ``(audio, onset, frame) -> TranscriptionLoss``.
 
     ``audio`` is ``(batch, samples)`` float32 at SAMPLE_RATE, ``onset`` and ``frame`` the targets
     ``(batch, 84, frames)``; the callable runs ``model.logits`` (under CPU bf16 autocast when
@@ -206,6 +207,9 @@ def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict
     from septimbre.model.losses import transcription_loss
 
     kwargs = dict(loss_kwargs or {})
+    if compiled and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++")):
+        raise MissingResourceError("--compile needs a C++ compiler for torch.compile's inductor backend "
+                                   "(apt-get install g++, or set CXX); train without --compile otherwise")
 
     def step_loss(audio, onset, frame):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

@@ -547,3 +547,14 @@ def test_bench_compile_adds_compiled_modes_where_they_can_run(monkeypatch, capsy
         modes = [line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()[1:]]
         assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last",
                          "compiled fp32", "compiled fp32+channels_last", *extra]
+
+
+def test_compile_without_a_cpp_compiler_is_a_clear_error(monkeypatch):
+    import septimbre.basicamt.train as train_mod
+    from septimbre.basicamt.train import _build_model, step_loss_fn
+    from septimbre.utils.errors import MissingResourceError
+
+    monkeypatch.setattr(train_mod.shutil, "which", lambda name: None)
+    with pytest.raises(MissingResourceError, match="C\\+\\+ compiler"):
+        step_loss_fn(_build_model(tiny_config()), bf16=False, compiled=True)
+    step_loss_fn(_build_model(tiny_config()), bf16=False)  # eager steps need none
