@@ -348,12 +348,7 @@ def train(
         for norm in frozen_norms:  # frozen layers keep their statistics
             norm.eval()
 
-    step_loss = step_loss_fn(model, bf16=cfg.bf16, compiled=compiled, loss_kwargs={
-        "onset_weight": cfg.onset_loss_weight, "leak_weight": cfg.leak_loss_weight,
-        "positive_weight": cfg.positive_loss_weight, "harmonic_weight": cfg.harmonic_loss_weight,
-        "reattack_weight": cfg.reattack_loss_weight, "unbroken_reattack_weight": cfg.unbroken_reattack_loss_weight,
-        "onset_spread": cfg.onset_spread, "onset_spread_frames": cfg.onset_spread_frames,
-    })
+    step_loss = step_loss_fn(model, bf16=cfg.bf16, compiled=compiled, loss_kwargs=cfg.loss_kwargs())
     enter_training()
     window: list[float] = []
     t_step = time.monotonic()

@@ -156,6 +156,17 @@ class TrainConfig:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")
 
+    def loss_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`septimbre.model.losses.transcription_loss` this config
+        trains with (its loss recipe)."""
+        return {
+            "onset_weight": self.onset_loss_weight, "leak_weight": self.leak_loss_weight,
+            "positive_weight": self.positive_loss_weight, "harmonic_weight": self.harmonic_loss_weight,
+            "reattack_weight": self.reattack_loss_weight,
+            "unbroken_reattack_weight": self.unbroken_reattack_loss_weight,
+            "onset_spread": self.onset_spread, "onset_spread_frames": self.onset_spread_frames,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """From a JSON dict; unknown keys are an error (typos must not pass silently)."""

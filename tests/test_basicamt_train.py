@@ -447,10 +447,12 @@ def test_bench_times_every_mode_of_the_shipped_network(capsys):
     from septimbre.inference import DEFAULT_MODEL, WEIGHTS_DIR
     from septimbre.model.io import read_description
 
+    # The default step is train_scratch's: the shipped network with the one-command loss recipe.
     assert bench_main(["--rounds", "1", "--batch", "1", "--seconds", "0.5", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     n_shipped = read_description(WEIGHTS_DIR / DEFAULT_MODEL)["n_parameters"]
-    assert out.startswith(f"shipped model ({n_shipped:,} parameters)") and "native bf16: " in out
+    assert out.startswith(f"train_scratch ({n_shipped:,} parameters), batch 1 x 0.5 s")
+    assert "native bf16: " in out
     modes = [line.split(":")[0].strip() for line in out.splitlines()[1:]]
     assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last"]
 
@@ -543,8 +545,11 @@ def test_bench_compile_adds_compiled_modes_where_they_can_run(monkeypatch, capsy
     monkeypatch.setattr(train_mod, "step_loss_fn", lambda model, **kw: eager(model, **{**kw, "compiled": False}))
     for native, extra in ((False, []), (True, ["compiled bf16", "compiled bf16+channels_last"])):
         monkeypatch.setattr(train_mod, "native_bf16", lambda native=native: native)
-        assert bench_main(["--rounds", "1", "--batch", "1", "--seconds", "0.25", "--threads", "1", "--compile"]) == 0
-        modes = [line.split(":")[0].strip() for line in capsys.readouterr().out.splitlines()[1:]]
+        assert bench_main(["--rounds", "1", "--seconds", "0.25", "--threads", "1", "--compile",
+                           "--config", "train_scratch_short"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].startswith("train_scratch_short (13,572 parameters), batch 16 x 0.25 s")  # config's batch
+        modes = [line.split(":")[0].strip() for line in lines[1:]]
         assert modes == ["fp32", "fp32+channels_last", "bf16", "bf16+channels_last",
                          "compiled fp32", "compiled fp32+channels_last", *extra]
 
