@@ -198,8 +198,7 @@ def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict
     ``(batch, 84, frames)``; the callable runs ``model.logits`` (under CPU bf16 autocast when
     ``bf16``) and :func:`~septimbre.model.losses.transcription_loss` with ``loss_kwargs``. With
     ``compiled`` the whole of it goes through ``torch.compile`` (inductor): the first call compiles
-    (about a minute on 2 cores; again when the model switches between train and eval mode or the
-    batch shape changes), later calls run fused kernels — the same numbers up to float rounding,
+    (about a minute on 2 cores; again if the batch shape changes), later calls run fused kernels — the same numbers up to float rounding,
     BatchNorm running statistics included. The model's parameters and state dict are untouched, so
     checkpoints of compiled and eager runs are interchangeable.
     """
