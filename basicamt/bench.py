@@ -18,9 +18,12 @@ a minute or two; the compiled bf16 modes only where bf16 is native).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+
+from septimbre.utils.allocator import ALLOCATORS, preload_env, reexec_under
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="train_scratch",
                         help="training config (JSON file or bare name) whose step to time (default: train_scratch, "
                         "the shipped network with the one-command loss recipe)")
+    parser.add_argument("--allocator", choices=ALLOCATORS, default="auto",
+                        help="as the trainer's: auto (default) re-runs under tcmalloc when it is installed, "
+                        "system keeps glibc malloc")
     args = parser.parse_args(argv)
+    if argv is None:  # the command line: time what the trainer would run under
+        env = preload_env(args.allocator, os.environ)
+        if env is not None:
+            reexec_under(env, "septimbre.basicamt.bench", sys.argv[1:])
 
     import torch
     from septimbre.basicamt.network import BasicAMT
@@ -87,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         for mode in modes:
             step(mode)
     n_params = modes["fp32"][0].n_parameters()
+    allocator = "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "system malloc"
     print(f"{args.config} ({n_params:,} parameters), batch {batch} x {seconds:g} s, "
-          f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native else 'no'}")
+          f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native else 'no'}; {allocator}")
     for mode in modes:
         w, c = wall[mode], cpu[mode]
         print(f"{mode:>29}: wall {min(w):6.2f} s/step (median {statistics.median(w):6.2f}), "

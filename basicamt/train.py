@@ -31,6 +31,7 @@ run sees the same batches in the same order as an uninterrupted one.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import logging
@@ -50,6 +51,8 @@ from septimbre.basicamt.train_config import (  # re-exported: the config belongs
     TrainConfig,
     resolve_precision,
 )
+from septimbre.model.ema import ema_decay_at, ema_start, ema_update
+from septimbre.utils.allocator import ALLOCATORS, preload_env, reexec_under
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 __all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "main",
@@ -62,6 +65,8 @@ UNTUNED_THRESHOLDS: dict[str, float] = {"onset_threshold": 0.5, "frame_threshold
 CHECKPOINT_NAME = "checkpoint.pt"
 LOG_NAME = "log.jsonl"
 MODEL_STEM = "basicamt"
+#: With ``ema_decay``, the trained weights (the saved model, MODEL_STEM, is their average).
+RAW_MODEL_STEM = "basicamt_raw"
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,15 @@ def train(
         logger.info("resumed from %s at step %d (epoch %d, item %d)", ckpt_path, step, epoch, pos)
     else:
         torch.manual_seed(cfg.seed + 1)
+    average = averaged = None
+    if cfg.ema_decay > 0:
+        average = ema_start(model)
+        if resume and "ema" in ck:
+            average.update(ck["ema"])
+        elif resume:
+            logger.warning("--resume: the checkpoint has no weight average; it starts from the step-%d weights", step)
+        averaged = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+        averaged.channels_last = False
     (out / "train_config.json").write_text(
         json.dumps({**dataclasses.asdict(cfg), "provenance": provenance or {}}, indent=2) + "\n"
     )
@@ -325,6 +339,7 @@ def train(
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "step": step, "epoch": epoch, "pos": pos, "torch_rng": torch.get_rng_state(),
                 "config": json.dumps(dataclasses.asdict(cfg)),
+                **({"ema": average} if average is not None else {}),
             },
             ckpt_path,
         )
@@ -335,12 +350,23 @@ def train(
             "step": step, "complete": complete, "last_val": last_val, **(provenance or {}),
         }
         model_cpu = model.to(memory_format=torch.contiguous_format)
-        save_model(model_cpu, meta, out / MODEL_STEM)
+        if average is None:
+            save_model(model_cpu, meta, out / MODEL_STEM)
+        else:
+            save_model(model_cpu, {**meta, "training": {**meta["training"], "weights": "trained (raw)"}},
+                       out / RAW_MODEL_STEM)
+            save_model(averaged_model(), {**meta, "training": {**meta["training"], "weights": f"EMA {cfg.ema_decay}"}},
+                       out / MODEL_STEM)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
         last_ckpt = time.monotonic()
 
     bar = tqdm(total=stop_at, initial=step, desc="basicamt", unit="step", disable=not progress, dynamic_ncols=True)
+
+    def averaged_model():
+        """The module holding the weight average (evaluation copy of the model)."""
+        averaged.load_state_dict(average)
+        return averaged
 
     def enter_training() -> None:
         model.train()
@@ -375,6 +401,8 @@ def train(
                     opt.step()
                     sched.step()
                     step += 1
+                    if average is not None:
+                        ema_update(average, model, ema_decay_at(step, cfg.ema_decay))
                     pos += cfg.batch_size
                     last_loss = float(loss.total.detach())
                     window.append(last_loss)
@@ -391,7 +419,8 @@ def train(
                         })
                         window, t_step = [], now
                     if val_set is not None and (step % cfg.val_every_steps == 0 or step == stop_at):
-                        last_val = {"kind": "val", "step": step, **_validate(model, val_set, cfg)}
+                        checked = model if average is None else averaged_model()
+                        last_val = {"kind": "val", "step": step, **_validate(checked, val_set, cfg)}
                         enter_training()
                         log(last_val)
                         bar.write(
@@ -498,6 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the training step through torch.compile (needs a C++ compiler; the first "
                         "step compiles for about a minute, later ones are faster: python -m "
                         "septimbre.basicamt.bench --compile measures it on this CPU)")
+    parser.add_argument("--allocator", choices=ALLOCATORS, default="auto",
+                        help="auto (default): re-run under tcmalloc when it is installed (apt-get install "
+                        "libtcmalloc-minimal4; about 1.6x faster steps on 2 cores, same numbers); "
+                        "tcmalloc: required; system: glibc malloc")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -506,6 +539,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
+        if argv is None:  # the command line (not a call from Python): may re-run itself under tcmalloc
+            env = preload_env(args.allocator, os.environ)
+            if env is not None:
+                reexec_under(env, "septimbre.basicamt.train", sys.argv[1:])
         require("torch", "train")
         cfg = TrainConfig.load(args.config)
         if args.threads:

@@ -96,6 +96,11 @@ class TrainConfig:
         ``finetune_b13_remix``) serves the examples as rendered. Validation is never remixed.
     remix_gain_db : (float, float)
         Per-stem level change of a remix, dB (uniform).
+    ema_decay : float
+        0 (the default): the saved model is the trained weights. In (0, 1): training also keeps an
+        exponential moving average of the weights (:mod:`septimbre.model.ema`, decay ramped up over
+        the first steps), and the saved model and its quick validation are the average's; the
+        trained weights are saved beside it as ``basicamt_raw``. Training itself is unchanged.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -132,6 +137,7 @@ class TrainConfig:
     train_only: tuple[str, ...] = ()
     remix_prob: float = 0.0
     remix_gain_db: tuple[float, float] = DEFAULT_REMIX_GAIN_DB
+    ema_decay: float = 0.0
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -152,6 +158,8 @@ class TrainConfig:
         if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
             raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
         check_remix_settings(self.remix_prob, self.remix_gain_db)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ParameterError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
             raise ParameterError("unbroken_reattack_loss_weight must be None or >= 0, got "
                                  f"{self.unbroken_reattack_loss_weight}")

@@ -563,3 +563,57 @@ def test_compile_without_a_cpp_compiler_is_a_clear_error(monkeypatch):
     with pytest.raises(MissingResourceError, match="C\\+\\+ compiler"):
         step_loss_fn(_build_model(tiny_config()), bf16=False, compiled=True)
     step_loss_fn(_build_model(tiny_config()), bf16=False)  # eager steps need none
+
+
+def test_weight_average_leaves_training_alone_and_is_saved_as_the_model(tmp_path):
+    """ema_decay keeps an average beside training: the trained weights are bit-identical to a run
+    without it (saved as basicamt_raw), the saved model is the average, and a resumed run ends with
+    the same average as an uninterrupted one."""
+    def data():
+        return ToneDataset(10, clip_seconds=0.5, seed=1)
+
+    plain = tiny_config(max_steps=8)
+    averaged = tiny_config(max_steps=8, ema_decay=0.5)
+    train(plain, data(), None, tmp_path / "plain", progress=False)
+    train(averaged, data(), None, tmp_path / "ema", progress=False)
+    train(averaged, data(), None, tmp_path / "resumed", progress=False, max_steps=3)
+    train(averaged, data(), None, tmp_path / "resumed", progress=False, resume=True)
+    raw, _ = load_model(tmp_path / "ema" / "basicamt_raw")
+    ref, _ = load_model(tmp_path / "plain" / "basicamt")
+    avg, desc = load_model(tmp_path / "ema" / "basicamt")
+    assert desc["training"]["weights"] == "EMA 0.5"
+    assert not (tmp_path / "plain" / "basicamt_raw.pt").exists()
+    ck = torch.load(tmp_path / "ema" / "checkpoint.pt", weights_only=True)
+    ck_resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    changed = 0
+    for key, value in ref.state_dict().items():
+        torch.testing.assert_close(raw.state_dict()[key], value, rtol=0, atol=0)
+        torch.testing.assert_close(avg.state_dict()[key], ck["ema"][key].to(value.dtype), rtol=0, atol=0)
+        torch.testing.assert_close(ck_resumed["ema"][key], ck["ema"][key], rtol=0, atol=0)
+        changed += value.is_floating_point() and not torch.equal(avg.state_dict()[key], value)
+    assert changed > 0  # the average is not the last weights
+
+
+def test_ema_update_is_the_exponential_average_with_a_ramped_decay():
+    from septimbre.model.ema import EMA_RAMP_STEPS, ema_decay_at, ema_start, ema_update
+    from septimbre.utils.errors import ParameterError
+
+    lin = torch.nn.Linear(2, 1)
+    bn = torch.nn.BatchNorm1d(1)
+    net = torch.nn.Sequential(lin, bn)
+    average = ema_start(net)
+    w0 = lin.weight.detach().clone()
+    with torch.no_grad():
+        lin.weight.add_(1.0)
+        bn.num_batches_tracked.fill_(7)
+    ema_update(average, net, 0.75)
+    torch.testing.assert_close(average["0.weight"], w0 + 0.25)
+    assert int(average["1.num_batches_tracked"]) == 7
+    assert ema_decay_at(1, 0.999) == pytest.approx(2 / (EMA_RAMP_STEPS + 1))
+    assert ema_decay_at(100_000, 0.999) == 0.999
+    with pytest.raises(ParameterError):
+        ema_update(average, lin, 0.5)
+    with pytest.raises(ParameterError):
+        ema_decay_at(1, 1.0)
+    with pytest.raises(ParameterError):
+        tiny_config(ema_decay=1.0)
