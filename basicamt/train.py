@@ -21,7 +21,12 @@ on a CPU without native bf16), checkpoint and validation cadence. The run folder
   step, val_loss, val_frame_loss, val_onset_loss, note_f1, note_precision, note_recall, frame_f1,
   ...}`` every ``val_every_steps`` steps;
 - ``basicamt.pt`` / ``basicamt.json``: the model (:func:`septimbre.model.io.save_model`), rewritten at
-  every checkpoint, with default thresholds until ``python -m septimbre.basicamt.tune`` sets them.
+  every checkpoint, with default thresholds until ``python -m septimbre.basicamt.tune`` sets them;
+  with ``ema_decay`` > 0 they hold the weight average and ``basicamt_raw.pt`` / ``.json`` the
+  trained weights.
+
+From the command line the trainer re-runs itself under tcmalloc when it is installed
+(``--allocator``, :mod:`septimbre.utils.allocator`): the same numbers, faster steps.
 
 ``--resume`` continues from ``checkpoint.pt`` exactly: the batches are a function of (seed, epoch,
 position) — a seeded permutation per epoch and the dataset's per-(epoch, item) crops — so a resumed
@@ -529,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "septimbre.basicamt.bench --compile measures it on this CPU)")
     parser.add_argument("--allocator", choices=ALLOCATORS, default="auto",
                         help="auto (default): re-run under tcmalloc when it is installed (apt-get install "
-                        "libtcmalloc-minimal4; about 1.6x faster steps on 2 cores, same numbers); "
+                        "libtcmalloc-minimal4; about 1.5x faster steps on 2 cores, same numbers); "
                         "tcmalloc: required; system: glibc malloc")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
