@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 
-from septimbre.utils.allocator import ALLOCATORS, preload_env, reexec_under
+from septimbre.utils.allocator import ALLOCATORS, rerun_under, tcmalloc_preloaded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                         "system keeps glibc malloc")
     args = parser.parse_args(argv)
     if argv is None:  # the command line: time what the trainer would run under
-        env = preload_env(args.allocator, os.environ)
-        if env is not None:
-            reexec_under(env, "septimbre.basicamt.bench", sys.argv[1:])
+        rerun_under(args.allocator, "septimbre.basicamt.bench")
 
     import torch
     from septimbre.basicamt.network import BasicAMT
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode in modes:
             step(mode)
     n_params = modes["fp32"][0].n_parameters()
-    allocator = "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "system malloc"
+    allocator = "tcmalloc" if tcmalloc_preloaded(os.environ) else "system malloc"
     print(f"{args.config} ({n_params:,} parameters), batch {batch} x {seconds:g} s, "
           f"{args.threads} threads, {args.rounds} rounds; native bf16: {'yes' if native else 'no'}; {allocator}")
     for mode in modes:

@@ -57,7 +57,7 @@ from septimbre.basicamt.train_config import (  # re-exported: the config belongs
     resolve_precision,
 )
 from septimbre.model.ema import ema_decay_at, ema_start, ema_update
-from septimbre.utils.allocator import ALLOCATORS, preload_env, reexec_under
+from septimbre.utils.allocator import ALLOCATORS, rerun_under
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 __all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "main",
@@ -545,9 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         if argv is None:  # the command line (not a call from Python): may re-run itself under tcmalloc
-            env = preload_env(args.allocator, os.environ)
-            if env is not None:
-                reexec_under(env, "septimbre.basicamt.train", sys.argv[1:])
+            rerun_under(args.allocator, "septimbre.basicamt.train")
         require("torch", "train")
         cfg = TrainConfig.load(args.config)
         if args.threads:

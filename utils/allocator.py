@@ -46,6 +46,11 @@ def find_tcmalloc(candidates: Sequence[str | Path] = TCMALLOC_CANDIDATES) -> str
     return None
 
 
+def tcmalloc_preloaded(env: Mapping[str, str]) -> bool:
+    """Whether ``env``'s ``LD_PRELOAD`` already names a tcmalloc library."""
+    return "tcmalloc" in env.get("LD_PRELOAD", "")
+
+
 def preload_env(
     allocator: str,
     env: Mapping[str, str],
@@ -64,7 +69,7 @@ def preload_env(
     if allocator == "system" or env.get(REEXEC_MARK):
         return None
     preloaded = env.get("LD_PRELOAD", "")
-    if "tcmalloc" in preloaded:
+    if tcmalloc_preloaded(env):
         return None
     library = find_tcmalloc(candidates)
     if library is None:
@@ -86,3 +91,11 @@ def reexec_under(env: Mapping[str, str], module: str, argv: Sequence[str]) -> No
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", module, *argv], dict(env))
+
+
+def rerun_under(allocator: str, module: str) -> None:
+    """For a command-line entry point (``python -m module``): re-execute it with this process's
+    arguments under the allocator :func:`preload_env` chooses; returns when nothing is to change."""
+    env = preload_env(allocator, os.environ)
+    if env is not None:
+        reexec_under(env, module, sys.argv[1:])
