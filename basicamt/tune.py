@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m septimbre.basicamt.tune --model runs/NAME/basicamt --val DATA/val [--max-clips 64]
+    python -m septimbre.basicamt.tune --model runs/NAME/basicamt --val DATA/val [--max-clips 64] [--no-progress]
 
 The model's posteriorgrams of the validation clips are computed once; then, for each decoder
 variant (``infer_onsets`` on/off x ``recover_onsetless`` on/off, the decoder's two optional stages),
@@ -195,13 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--objective", choices=OBJECTIVES, default="pooled",
                         help="maximise the pooled note F1 over all clips (default) or the mean of per-clip note F1")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         torch = require("torch", "train")
         torch.set_num_threads(args.threads)
         best = tune(args.model, args.val, max_clips=args.max_clips, clip_seconds=args.clip_seconds,
-                    objective=args.objective)
+                    objective=args.objective, progress=not args.no_progress)
     except SeptimbreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -137,6 +137,23 @@ def test_tune_search_picks_the_decoder_variant_that_scores_best(monkeypatch):
     assert (tie.infer_onsets, tie.recover_onsetless) == (True, True)
 
 
+def test_tune_command_line_can_turn_the_progress_bar_off(monkeypatch, capsys):
+    import septimbre.basicamt.tune as tune_mod
+
+    seen = {}
+
+    def fake_tune(model, val, **kwargs):
+        seen.update(kwargs)
+        return tune_mod.Trial(0.1, 0.3, 35.0, 0.5, 0.5, 0.5, 0.6, False, False, 0.5)
+
+    monkeypatch.setattr(tune_mod, "tune", fake_tune)
+    assert tune_mod.main(["--model", "m", "--val", "v", "--threads", "1", "--no-progress"]) == 0
+    assert seen["progress"] is False
+    assert tune_mod.main(["--model", "m", "--val", "v", "--threads", "1"]) == 0
+    assert seen["progress"] is True
+    assert "onset_threshold=0.1" in capsys.readouterr().out
+
+
 def test_tune_refuses_real_recordings(trained, tmp_path):
     from septimbre.basicamt.tune import tune
     from septimbre.utils.errors import ParameterError
