@@ -8,7 +8,9 @@ Layout of ``out``::
                             rolls uint8 (n_inst, N_PITCHES, frames), programs int16 (n_inst,)
 
 The number of examples is the smallest count whose durations reach the requested hours. A build
-can be resumed: examples already in the manifest are kept. Work is spread over ``workers``
+can be resumed: examples already in the manifest are kept. A split can be extended into a
+hard-linked copy (``cp -al small big``, then a longer build into ``big``): the copy's manifest is
+rewritten as a file of its own before anything is appended, so ``small`` is left as it was. Work is spread over ``workers``
 processes; each example is a pure function of (config, index), so the output does not depend on
 the number of workers.
 """
@@ -135,7 +137,11 @@ def build(
             if example_path(out, rec["index"]).exists():
                 done.add(int(rec["index"]))
                 good.append(line)
-        manifest.write_text("".join(g + "\n" for g in good))
+        # A fresh file, renamed over the old one: a split copied with hard links (cp -al, to extend
+        # it) then gets a manifest of its own, and the appends below never reach the original's.
+        fresh = manifest.with_name(manifest.name + ".tmp")
+        fresh.write_text("".join(g + "\n" for g in good))
+        os.replace(fresh, manifest)
     todo = [i for i in plan(config, hours=hours, start=start) if i not in done]
     audio_s = cpu_s = 0.0
     bar = None

@@ -5,6 +5,7 @@ determinism, shapes, build + dataset crops, errors. Needs FluidSynth + TimGM6mb
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -241,6 +242,27 @@ def test_example_shapes_ranges_and_mixture():
             # The roll is exactly the notes' roll.
             assert np.array_equal(ex.rolls[k], notes_to_roll(ex.notes[k], n_frames=ex.rolls.shape[2]))
             assert np.abs(ex.stems[k]).max() > 0
+
+
+def test_extending_a_hard_linked_copy_leaves_the_original_split_as_it_was(tmp_path):
+    from septimbre.data.build import MANIFEST, build, read_manifest
+
+    small, big = tmp_path / "small", tmp_path / "big"
+    build(tiny_config(), small, hours=2.0 / 3600, workers=1, progress=False)
+    before = (small / MANIFEST).read_text()
+    n_small = len(read_manifest(small))
+    for f in small.rglob("*"):  # cp -al small big
+        target = big / f.relative_to(small)
+        if f.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(f, target)
+    res = build(tiny_config(), big, hours=5.0 / 3600, workers=1, progress=False)
+    assert res.skipped == n_small and res.written >= 1
+    assert len(read_manifest(big)) == n_small + res.written
+    assert (small / MANIFEST).read_text() == before
+    assert len(list((small / "examples").iterdir())) == n_small
 
 
 def test_build_then_dataset_crops_are_aligned(tmp_path):
