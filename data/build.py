@@ -10,9 +10,9 @@ Layout of ``out``::
 The number of examples is the smallest count whose durations reach the requested hours. A build
 can be resumed: examples already in the manifest are kept. A split can be extended into a
 hard-linked copy (``cp -al small big``, then a longer build into ``big``): the copy's manifest is
-rewritten as a file of its own before anything is appended, so ``small`` is left as it was. Work is spread over ``workers``
-processes; each example is a pure function of (config, index), so the output does not depend on
-the number of workers.
+rewritten as a file of its own before anything is appended, so ``small`` is left as it was. Work
+is spread over ``workers`` processes; each example is a pure function of (config, index), so the
+output does not depend on the number of workers.
 """
 
 from __future__ import annotations
