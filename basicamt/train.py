@@ -11,7 +11,7 @@ seed, architecture overrides, clip length, batch size, AdamW + warm-up/cosine le
 bf16 autocast and channels_last (``--precision auto``, the default, trains in fp32 instead of bf16
 on a CPU without native bf16), checkpoint and validation cadence. The run folder receives
 
-- ``train_config.json``: the config actually used (plus the data folders);
+- ``train_config.json``: the config the latest call used (plus the data folders and precision);
 - ``checkpoint.pt``: model, optimizer and scheduler state dicts, step, epoch, position in the epoch
   and the torch RNG state (``torch.load(..., weights_only=True)``-loadable), written every
   ``checkpoint_every_steps`` steps or ``checkpoint_every_minutes`` minutes, at the end, at the
@@ -19,7 +19,10 @@ on a CPU without native bf16), checkpoint and validation cadence. The run folder
 - ``log.jsonl``: one JSON object per line, ``{"kind": "train", step, epoch, lr, loss, frame_loss,
   onset_loss, seconds_per_step, elapsed_s}`` every ``log_every_steps`` steps and ``{"kind": "val",
   step, val_loss, val_frame_loss, val_onset_loss, note_f1, note_precision, note_recall, frame_f1,
-  ...}`` every ``val_every_steps`` steps;
+  ...}`` every ``val_every_steps`` steps, after one ``{"kind": "segment", step, resumed, bf16, compiled,
+  threads, config_changes, provenance}`` per call, so a run resumed with other settings (another
+  ``--precision`` on another CPU, say) says which steps trained how: ``--resume`` also warns when the
+  settings differ from the checkpoint's (:func:`config_changes`);
 - ``basicamt.pt`` / ``basicamt.json``: the model (:func:`septimbre.model.io.save_model`), rewritten at
   every checkpoint, with default thresholds until ``python -m septimbre.basicamt.tune`` sets them;
   with ``ema_decay`` > 0 they hold the weight average and ``basicamt_raw.pt`` / ``.json`` the
@@ -60,8 +63,8 @@ from septimbre.model.ema import ema_decay_at, ema_start, ema_update
 from septimbre.utils.allocator import ALLOCATORS, rerun_under
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
-__all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "main",
-           "native_bf16", "resolve_precision", "step_loss_fn", "train"]
+__all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "config_changes",
+           "main", "native_bf16", "resolve_precision", "step_loss_fn", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,27 @@ def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def config_changes(checkpoint_config: dict | None, cfg: TrainConfig) -> dict:
+    """The settings of ``cfg`` that differ from those a checkpoint was written with.
+
+    ``checkpoint_config`` is the checkpoint's ``config`` entry, parsed (None for a checkpoint without
+    one). Returns ``{field: {"checkpoint": old, "now": new}}``, empty when nothing changed; fields the
+    checkpoint lacks (added to :class:`TrainConfig` later) count as changed only when ``cfg`` gives them
+    a value other than their default. ``bf16`` is there when a resume switches precision (for example
+    ``--precision auto`` on a CPU with native bf16 after one without).
+    """
+    if checkpoint_config is None:
+        return {}
+    now = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
+    changes = {}
+    for key, value in now.items():
+        old = checkpoint_config.get(key, defaults.get(key))
+        if old != value:
+            changes[key] = {"checkpoint": old, "now": value}
+    return changes
 
 
 def _in_modules(name: str, modules: tuple[str, ...]) -> bool:
@@ -299,6 +323,7 @@ def train(
     )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
     step, epoch, pos = 0, 0, 0
+    changes: dict = {}
     ckpt_path = out / CHECKPOINT_NAME
     if resume:
         if not ckpt_path.is_file():
@@ -310,6 +335,11 @@ def train(
         step, epoch, pos = int(ck["step"]), int(ck["epoch"]), int(ck["pos"])
         torch.set_rng_state(ck["torch_rng"])
         logger.info("resumed from %s at step %d (epoch %d, item %d)", ckpt_path, step, epoch, pos)
+        changes = config_changes(json.loads(ck["config"]) if "config" in ck else None, cfg)
+        if changes:
+            logger.warning("--resume: this call trains with other settings than the checkpoint's first %d steps "
+                           "(%s); the run mixes them (log.jsonl records each call's settings)", step,
+                           ", ".join(f"{k}: {v['checkpoint']} -> {v['now']}" for k, v in changes.items()))
     else:
         torch.manual_seed(cfg.seed + 1)
     average = averaged = None
@@ -336,6 +366,9 @@ def train(
     def log(record: dict) -> None:
         log_f.write(json.dumps(record) + "\n")
         log_f.flush()
+
+    log({"kind": "segment", "step": step, "resumed": bool(resume), "bf16": cfg.bf16, "compiled": bool(compiled),
+         "threads": cfg.threads, "config_changes": changes, "provenance": provenance or {}})
 
     def checkpoint(complete: bool) -> None:
         nonlocal last_ckpt

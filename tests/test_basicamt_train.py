@@ -179,6 +179,37 @@ def test_resume_continues_exactly(tmp_path):
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
 
 
+def test_resume_records_each_call_and_warns_when_the_settings_change(tmp_path, caplog):
+    """A run resumed with another precision (or any other setting) says so, in the log and in log.jsonl."""
+    cfg = tiny_config(max_steps=4)
+    data = ToneDataset(10, clip_seconds=0.5, seed=1)
+    train(cfg, data, None, tmp_path / "run", progress=False, max_steps=1)
+    with caplog.at_level("WARNING", logger="septimbre.basicamt.train"):
+        train(cfg, data, None, tmp_path / "run", progress=False, max_steps=2, resume=True)
+    assert "other settings" not in caplog.text
+    switched = dataclasses.replace(cfg, bf16=not cfg.bf16, lr=cfg.lr * 2)
+    with caplog.at_level("WARNING", logger="septimbre.basicamt.train"):
+        train(switched, data, None, tmp_path / "run", progress=False, max_steps=3, resume=True)
+    assert "other settings than the checkpoint's first 2 steps" in caplog.text and "bf16" in caplog.text
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    segments = [r for r in log if r["kind"] == "segment"]
+    assert [(r["step"], r["resumed"], r["bf16"]) for r in segments] == [
+        (0, False, cfg.bf16), (1, True, cfg.bf16), (2, True, not cfg.bf16)]
+    assert segments[1]["config_changes"] == {}
+    assert set(segments[2]["config_changes"]) == {"bf16", "lr"}
+    assert segments[2]["config_changes"]["bf16"] == {"checkpoint": cfg.bf16, "now": not cfg.bf16}
+
+
+def test_config_changes_ignores_fields_a_checkpoint_predates_while_they_hold_their_default():
+    from septimbre.basicamt.train import config_changes
+
+    cfg = tiny_config()
+    old = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    del old["ema_decay"]
+    assert config_changes(old, cfg) == {} and config_changes(None, cfg) == {}
+    assert set(config_changes(old, dataclasses.replace(cfg, ema_decay=0.99))) == {"ema_decay"}
+
+
 def test_init_from_a_saved_model_starts_from_its_weights(trained, tmp_path):
     from septimbre.utils.errors import ParameterError
 
