@@ -1,4 +1,4 @@
-"""``python -m septimbre.evaluate``: transcription metrics, speed benchmark, peer set-up.
+"""``python -m septimbre.evaluate``: transcription metrics, speed benchmark, peer set-up, result comparison.
 
 Commands::
 
@@ -11,6 +11,8 @@ Commands::
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
+    python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre]
+        [--resamples 5000] [--seed 0] [--ship-rule]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -107,7 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
     partials.add_argument("--soundfonts", type=_names_from(tuple(SOUNDFONTS), "soundfont"), default=list(SOUNDFONTS),
                           help=f"comma-separated soundfont keys (default: {','.join(SOUNDFONTS)})")
     partials.add_argument("--n-partials", type=int, default=5)
+
+    compare = sub.add_parser("compare", parents=[common],
+                             help="two transcription results files: paired bootstrap per set, optional ship rule")
+    compare.add_argument("base", type=Path, help="results JSON of the base (e.g. the shipped model)")
+    compare.add_argument("cand", type=Path, help="results JSON of the candidate, scored on the same pieces")
+    compare.add_argument("--metric", default="note_f1", help="per-piece field to compare (default note_f1)")
+    compare.add_argument("--system", default=OURS, help=f"system whose rows are compared (default {OURS})")
+    compare.add_argument("--resamples", type=int, default=5000, help="bootstrap resamples (default 5000)")
+    compare.add_argument("--seed", type=int, default=0, help="resampling seed (default 0)")
+    compare.add_argument("--ship-rule", action="store_true",
+                         help="also apply the ship rule of docs/basicamt.md to the note F1 means")
     return parser
+
+
+def _compare(args) -> int:
+    from septimbre.evaluate.compare import (
+        format_comparison, format_ship_rule, load_results, paired_bootstrap, ship_rule,
+    )
+
+    base, cand = load_results(args.base), load_results(args.cand)
+    rows = paired_bootstrap(base, cand, system=args.system, metric=args.metric, resamples=args.resamples,
+                            seed=args.seed)
+    if not rows:
+        raise SeptimbreError(f"{args.base} and {args.cand} share no scored piece of {args.system}")
+    print(f"{args.cand} minus {args.base}: mean paired difference per set, 95 % bootstrap interval "
+          f"({args.resamples} resamples of the pieces, seed {args.seed})")
+    print(format_comparison(rows, metric=args.metric))
+    if args.ship_rule:
+        print()
+        print(format_ship_rule(ship_rule(base, cand, system=args.system)))
+    return 0
 
 
 def _partials(args) -> int:
@@ -210,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
-                "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials}
+                "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials,
+                "compare": _compare}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:
