@@ -77,11 +77,16 @@ def load_results(path: str | Path) -> dict:
     return doc
 
 
-def _per_piece(results: Mapping, set_name: str, system: str, metric: str) -> dict[str, float]:
+def _system_rows(results: Mapping, set_name: str, system: str) -> Mapping:
+    """One set's rows of one system (``per_piece``, ``mean``, ...); :class:`ParameterError` if it was not scored."""
     systems = results[set_name]["systems"]
     if system not in systems:
         raise ParameterError(f"set {set_name!r} has no system {system!r} (has: {', '.join(systems) or 'none'})")
-    pieces = systems[system]["per_piece"]
+    return systems[system]
+
+
+def _per_piece(results: Mapping, set_name: str, system: str, metric: str) -> dict[str, float]:
+    pieces = _system_rows(results, set_name, system)["per_piece"]
     return {name: float(row[metric]) for name, row in pieces.items() if metric in row}
 
 
@@ -135,10 +140,7 @@ def paired_bootstrap(base: Mapping, cand: Mapping, *, system: str = "septimbre",
 def _mean_f1(results: Mapping, set_name: str, system: str) -> float:
     if set_name not in results:
         raise ParameterError(f"the ship rule needs set {set_name!r}; score it with --sets {','.join(RULE_SETS)}")
-    systems = results[set_name]["systems"]
-    if system not in systems:
-        raise ParameterError(f"set {set_name!r} has no system {system!r}")
-    return float(systems[system]["mean"]["note_f1"])
+    return float(_system_rows(results, set_name, system)["mean"]["note_f1"])
 
 
 def _thousandths(x: float) -> int:
