@@ -13,6 +13,8 @@ Commands::
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre]
         [--resamples 5000] [--seed 0] [--ship-rule]
+    python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
+        [--trios DIR] [--synthetic DIR] [--unseen DIR] [--limit N]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -120,7 +122,37 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0, help="resampling seed (default 0)")
     compare.add_argument("--ship-rule", action="store_true",
                          help="also apply the ship rule of docs/basicamt.md to the note F1 means")
+
+    average = sub.add_parser("posterior-average", parents=[common],
+                             help="diagnostic: note F1 of several models' averaged posteriors (an ensemble bound)")
+    average.add_argument("models", nargs="+", type=Path,
+                         help="two or more .onnx files; the first one's .json gives the thresholds")
+    average.add_argument("--sets", type=_set_list, default=["trios", "trios-nopiano"],
+                         help="comma-separated (default: trios,trios-nopiano)")
+    average.add_argument("--trios", type=Path, default=None)
+    average.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
+    average.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
+    average.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
     return parser
+
+
+def _posterior_average(args) -> int:
+    import tempfile
+
+    from septimbre.evaluate.posterior_average import format_average, posterior_average
+    from septimbre.evaluate.references import set_pieces
+
+    if len(args.models) < 2:
+        raise SeptimbreError(f"posterior-average needs two or more models; got {len(args.models)}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="septimbre-average-") as tmp:
+        for name in args.sets:
+            pieces = set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
+                                synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit)
+            rows += posterior_average(pieces, args.models)
+    print(f"note F1 per piece; every row decoded with {args.models[0].with_suffix('.json')}'s thresholds")
+    print(format_average(rows, args.models))
+    return 0
 
 
 def _compare(args) -> int:
@@ -243,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
                 "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials,
-                "compare": _compare}
+                "compare": _compare, "posterior-average": _posterior_average}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:

@@ -212,3 +212,32 @@ def synthetic_pieces(root: Path, set_name: str, tmp_dir: Path, *, limit: int | N
         wav = Path(tmp_dir) / f"{set_name}-{path.stem}.wav"
         soundfile.write(wav, mix, SAMPLE_RATE, subtype="FLOAT")
         yield Piece(set_name, path.stem, wav, ref, n_instruments=int(rolls.shape[0]) if rolls.ndim == 3 else 1)
+
+
+def set_pieces(name: str, tmp_dir: Path, *, trios_dir: Path | None = None, synthetic_dir: Path | None = None,
+               unseen_dir: Path | None = None, limit: int | None = None) -> list[Piece]:
+    """The pieces of one named set (one of :data:`SET_NAMES`).
+
+    TRIOS sets read ``trios_dir``; "synthetic-val" and "unseen" read ``synthetic_dir`` and
+    ``unseen_dir`` (at most ``limit`` examples each). Audio that has to be written (mixes without
+    the piano, synthetic mixes) goes to ``tmp_dir``, which must outlive the pieces' use.
+
+    Raises
+    ------
+    ParameterError
+        An unknown set, or a set whose folder was not given.
+    """
+    if name in ("trios", "trios-stems", "trios-nopiano"):
+        if trios_dir is None:
+            raise ParameterError(f"the {name} set needs --trios DIR")
+        if name == "trios":
+            return trios_pieces(trios_dir)
+        if name == "trios-stems":
+            return trios_stem_pieces(trios_dir)
+        return trios_nopiano_pieces(trios_dir, Path(tmp_dir))
+    if name in ("synthetic-val", "unseen"):
+        root = synthetic_dir if name == "synthetic-val" else unseen_dir
+        if root is None:
+            raise ParameterError(f"the {name} set needs --{name.split('-')[0]} DIR")
+        return list(synthetic_pieces(root, name, Path(tmp_dir), limit=limit))
+    raise ParameterError(f"unknown set {name!r}; known: {', '.join(SET_NAMES)}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from septimbre.evaluate import metrics as M
-from septimbre.evaluate.references import Piece, synthetic_pieces, trios_nopiano_pieces, trios_pieces, trios_stem_pieces
+from septimbre.evaluate.references import Piece, set_pieces
 from septimbre.evaluate.systems import OURS, SystemFailed, run_system
 from septimbre.evaluate.table import align_columns
 from septimbre.utils.errors import ParameterError
@@ -136,22 +136,8 @@ def evaluate_sets(
     results = []
     with tempfile.TemporaryDirectory(prefix="septimbre-eval-sets-") as tmp:
         for name in set_names:
-            if name in ("trios", "trios-stems", "trios-nopiano"):
-                if trios_dir is None:
-                    raise ParameterError(f"the {name} set needs --trios DIR")
-                if name == "trios":
-                    pieces = trios_pieces(trios_dir)
-                elif name == "trios-stems":
-                    pieces = trios_stem_pieces(trios_dir)
-                else:
-                    pieces = trios_nopiano_pieces(trios_dir, Path(tmp))
-            elif name in ("synthetic-val", "unseen"):
-                root = synthetic_dir if name == "synthetic-val" else unseen_dir
-                if root is None:
-                    raise ParameterError(f"the {name} set needs --{name.split('-')[0]} DIR")
-                pieces = list(synthetic_pieces(root, name, Path(tmp), limit=limit))
-            else:
-                raise ParameterError(f"unknown set {name!r}")
+            pieces = set_pieces(name, Path(tmp), trios_dir=trios_dir, synthetic_dir=synthetic_dir,
+                                unseen_dir=unseen_dir, limit=limit)
             logger.info("%s: %d pieces", name, len(pieces))
             results.append(evaluate_set(name, pieces, systems, ours_model=ours_model))
     return results
