@@ -17,7 +17,7 @@ on a CPU without native bf16), checkpoint and validation cadence. The run folder
   ``checkpoint_every_steps`` steps or ``checkpoint_every_minutes`` minutes, at the end, at the
   ``--max-minutes`` budget and on SIGTERM / Ctrl-C (after the step in flight);
 - ``log.jsonl``: one JSON object per line, ``{"kind": "train", step, epoch, lr, loss, frame_loss,
-  onset_loss, seconds_per_step, elapsed_s}`` every ``log_every_steps`` steps and ``{"kind": "val",
+  onset_loss, [distill_loss,] seconds_per_step, elapsed_s}`` every ``log_every_steps`` steps and ``{"kind": "val",
   step, val_loss, val_frame_loss, val_onset_loss, note_f1, note_precision, note_recall, frame_f1,
   ...}`` every ``val_every_steps`` steps, after one ``{"kind": "segment", step, resumed, bf16, compiled,
   threads, config_changes, provenance}`` per call, so a run resumed with other settings (another
@@ -64,7 +64,7 @@ from septimbre.utils.allocator import ALLOCATORS, rerun_under
 from septimbre.utils.errors import MissingResourceError, ParameterError, SeptimbreError, require
 
 __all__ = ["PRECISIONS", "TRAIN_CONFIG_DIR", "TRAIN_MERGED_FIELDS", "TrainConfig", "TrainResult", "config_changes",
-           "main", "native_bf16", "resolve_precision", "step_loss_fn", "train"]
+           "load_teachers", "main", "native_bf16", "resolve_precision", "step_loss_fn", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +225,8 @@ def native_bf16() -> bool:
         return True
 
 
-def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict | None = None):
+def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict | None = None,
+                 teachers: tuple = (), distill_weight: float = 0.0):
     """The training objective as one callable ``(audio, onset, frame) -> TranscriptionLoss``.
 
     ``audio`` is ``(batch, samples)`` float32 at SAMPLE_RATE, ``onset`` and ``frame`` the targets
@@ -235,9 +236,13 @@ def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict
     (about a minute on 2 cores; again if the batch shape changes), later calls run fused kernels — the same numbers up to float rounding,
     BatchNorm running statistics included. The model's parameters and state dict are untouched, so
     checkpoints of compiled and eager runs are interchangeable.
+
+    ``teachers`` (modules in eval mode) are run on the same audio without gradients; the mean of
+    their sigmoid outputs is the soft target of ``distill_weight`` x
+    :func:`~septimbre.model.losses.distillation_loss`, added to the objective (``loss.distill``).
     """
     import torch
-    from septimbre.model.losses import transcription_loss
+    from septimbre.model.losses import TranscriptionLoss, distillation_loss, transcription_loss
 
     kwargs = dict(loss_kwargs or {})
     if compiled and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++")):
@@ -247,7 +252,16 @@ def step_loss_fn(model, *, bf16: bool, compiled: bool = False, loss_kwargs: dict
     def step_loss(audio, onset, frame):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             onset_logits, frame_logits = model.logits(audio)
-        return transcription_loss(onset_logits, frame_logits, onset, frame, **kwargs)
+        loss = transcription_loss(onset_logits, frame_logits, onset, frame, **kwargs)
+        if not teachers:
+            return loss
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outs = [teacher.logits(audio) for teacher in teachers]
+        t_onset = torch.stack([torch.sigmoid(o.float()) for o, _ in outs]).mean(dim=0)
+        t_frame = torch.stack([torch.sigmoid(f.float()) for _, f in outs]).mean(dim=0)
+        distill = distillation_loss(onset_logits, frame_logits, t_onset, t_frame)
+        return TranscriptionLoss(total=loss.total + distill_weight * distill, frame=loss.frame, onset=loss.onset,
+                                 distill=distill)
 
     return torch.compile(step_loss) if compiled else step_loss
 
@@ -411,7 +425,9 @@ def train(
         for norm in frozen_norms:  # frozen layers keep their statistics
             norm.eval()
 
-    step_loss = step_loss_fn(model, bf16=cfg.bf16, compiled=compiled, loss_kwargs=cfg.loss_kwargs())
+    teachers = load_teachers(cfg)
+    step_loss = step_loss_fn(model, bf16=cfg.bf16, compiled=compiled, loss_kwargs=cfg.loss_kwargs(),
+                             teachers=teachers, distill_weight=cfg.distill_weight)
     enter_training()
     window: list[float] = []
     t_step = time.monotonic()
@@ -452,6 +468,7 @@ def train(
                             "kind": "train", "step": step, "epoch": epoch, "lr": sched.get_last_lr()[0],
                             "loss": sum(window) / len(window), "frame_loss": float(loss.frame.detach()),
                             "onset_loss": float(loss.onset.detach()),
+                            **({} if loss.distill is None else {"distill_loss": float(loss.distill.detach())}),
                             "seconds_per_step": (now - t_step) / len(window),
                             "elapsed_s": round(now - t_start, 1),
                         })
@@ -491,6 +508,28 @@ def train(
         log_f.close()
     logger.info("stopped at step %d (%s); run folder %s", step, stopped_by, out)
     return TrainResult(step, step >= cfg.max_steps, stopped_by, last_loss, last_val, out)
+
+
+def load_teachers(cfg: TrainConfig) -> tuple:
+    """The config's teacher models (:attr:`TrainConfig.teachers`), frozen, in eval mode.
+
+    Raises
+    ------
+    MissingResourceError
+        A teacher's files are missing.
+    """
+    from septimbre.model.io import load_model
+
+    teachers = []
+    for stem in cfg.teachers:
+        if not Path(f"{stem}.pt").is_file():
+            raise MissingResourceError(f"teacher model {stem}.pt not found (paths are relative to the working "
+                                       "directory)")
+        teacher, _ = load_model(stem)
+        teacher.eval().requires_grad_(False)
+        teachers.append(teacher)
+        logger.info("distilling from %s (weight %g)", stem, cfg.distill_weight)
+    return tuple(teachers)
 
 
 def _load_initial_weights(model, stem: str | Path) -> None:

@@ -101,6 +101,14 @@ class TrainConfig:
         exponential moving average of the weights (:mod:`septimbre.model.ema`, decay ramped up over
         the first steps), and the saved model and its quick validation are the average's; the
         trained weights are saved beside it as ``basicamt_raw``. Training itself is unchanged.
+    teachers : tuple of str
+        Saved models (stems: ``STEM.pt`` + ``STEM.json``, relative to the working directory) whose
+        averaged posteriors the objective also fits (knowledge distillation; empty, the default,
+        trains on the labels only). Each step runs every teacher on the batch, without gradients,
+        and adds ``distill_weight`` x :func:`septimbre.model.losses.distillation_loss` to the
+        objective; ``frame_loss``, ``onset_loss`` and the validation losses stay against the labels.
+    distill_weight : float
+        Weight of the distillation term; > 0 exactly when ``teachers`` is given.
     quick_onset_threshold, quick_frame_threshold, quick_min_note_ms : float
         Decoding thresholds of the quick validation note / frame F1.
     """
@@ -138,6 +146,8 @@ class TrainConfig:
     remix_prob: float = 0.0
     remix_gain_db: tuple[float, float] = DEFAULT_REMIX_GAIN_DB
     ema_decay: float = 0.0
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 0.0
     quick_onset_threshold: float = 0.5
     quick_frame_threshold: float = 0.3
     quick_min_note_ms: float = 60.0
@@ -158,6 +168,12 @@ class TrainConfig:
         if not (isinstance(self.onset_spread_frames, int) and self.onset_spread_frames >= 1):
             raise ParameterError(f"onset_spread_frames must be an int >= 1, got {self.onset_spread_frames!r}")
         check_remix_settings(self.remix_prob, self.remix_gain_db)
+        if not self.distill_weight >= 0:
+            raise ParameterError(f"distill_weight must be >= 0, got {self.distill_weight}")
+        if bool(self.teachers) != (self.distill_weight > 0):
+            raise ParameterError("teachers and distill_weight go together: give teacher models and a "
+                                 f"distill_weight > 0, or neither (got {len(self.teachers)} teachers, "
+                                 f"distill_weight {self.distill_weight})")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ParameterError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.unbroken_reattack_loss_weight is not None and not self.unbroken_reattack_loss_weight >= 0:
@@ -182,7 +198,7 @@ class TrainConfig:
         unknown = set(data) - names - {"comment"}
         if unknown:
             raise ParameterError(f"unknown training config keys: {sorted(unknown)}")
-        tuples = ("betas", "train_only", "remix_gain_db")
+        tuples = ("betas", "train_only", "remix_gain_db", "teachers")
         clean = {k: (tuple(v) if k in tuples else v) for k, v in data.items() if k != "comment"}
         return cls(**clean)
 

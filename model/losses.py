@@ -15,6 +15,9 @@ when something else starts; these are the held-pitch onsets that are real. Re-at
 sounds right up to the onset (:func:`unbroken_reattack_mask`, no break in the frame target) may get
 their own weight: in FluidSynth renders they are hardly audible, so training may ignore them (0)
 while weighting up the re-attacks that follow a break, as played repetitions do.
+
+A training run may add a distillation term (:func:`distillation_loss`): the same focal losses
+against the averaged posteriors of trained teacher models instead of the labels.
 """
 
 from __future__ import annotations
@@ -136,11 +139,34 @@ def focal_loss_with_logits(
 
 @dataclass(frozen=True)
 class TranscriptionLoss:
-    """Frame and onset focal losses and the objective ``frame + onset_weight * onset`` (float32 scalars)."""
+    """Frame and onset focal losses and the objective ``frame + onset_weight * onset`` (float32 scalars).
+
+    ``distill`` is the distillation term (:func:`distillation_loss`, unweighted) where the objective
+    includes one, else None.
+    """
 
     total: torch.Tensor
     frame: torch.Tensor
     onset: torch.Tensor
+    distill: torch.Tensor | None = None
+
+
+def distillation_loss(
+    onset_logits: torch.Tensor,
+    frame_logits: torch.Tensor,
+    teacher_onset: torch.Tensor,
+    teacher_frame: torch.Tensor,
+) -> torch.Tensor:
+    """Focal losses of a student's logits against a teacher's posteriors, float32 scalar.
+
+    ``teacher_onset`` and ``teacher_frame`` are probabilities in [0, 1] (e.g. the mean of several
+    trained models' sigmoid outputs), used as soft targets of the same focal losses as the labels
+    (frame: gamma FRAME_GAMMA, alpha FRAME_ALPHA; onset: ONSET_GAMMA, ONSET_ALPHA); all tensors
+    ``(batch, 84, frames)``. Returns ``frame term + onset term``.
+    """
+    frame = focal_loss_with_logits(frame_logits, teacher_frame, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
+    onset = focal_loss_with_logits(onset_logits, teacher_onset, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA)
+    return frame + onset
 
 
 def transcription_loss(

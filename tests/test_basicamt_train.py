@@ -665,3 +665,76 @@ def test_ema_update_is_the_exponential_average_with_a_ramped_decay():
         ema_decay_at(1, 1.0)
     with pytest.raises(ParameterError):
         tiny_config(ema_decay=1.0)
+
+
+def test_distillation_loss_is_the_focal_loss_against_the_teachers_posteriors():
+    from septimbre.model.losses import (
+        FRAME_ALPHA, FRAME_GAMMA, ONSET_ALPHA, ONSET_GAMMA, distillation_loss, focal_loss_with_logits,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    onset_logits, frame_logits = torch.randn(2, 84, 9, generator=g), torch.randn(2, 84, 9, generator=g)
+    t_onset, t_frame = torch.rand(2, 84, 9, generator=g), torch.rand(2, 84, 9, generator=g)
+    expected = (focal_loss_with_logits(frame_logits, t_frame, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
+                + focal_loss_with_logits(onset_logits, t_onset, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA))
+    torch.testing.assert_close(distillation_loss(onset_logits, frame_logits, t_onset, t_frame), expected)
+    # a student that agrees with a confident teacher pays less than one that contradicts it
+    sure = (torch.rand(2, 84, 9, generator=g) > 0.9).float()
+    agree = distillation_loss(8 * (2 * sure - 1), 8 * (2 * sure - 1), sure, sure)
+    contradict = distillation_loss(-8 * (2 * sure - 1), -8 * (2 * sure - 1), sure, sure)
+    assert float(agree) < 0.01 * float(contradict)
+
+
+def test_teachers_and_distill_weight_go_together():
+    from septimbre.utils.errors import ParameterError
+
+    for bad in (dict(teachers=("runs/x/basicamt",)), dict(distill_weight=1.0),
+                dict(teachers=("runs/x/basicamt",), distill_weight=-1.0)):
+        with pytest.raises(ParameterError, match="distill_weight"):
+            tiny_config(**bad)
+    cfg = TrainConfig.from_dict({"teachers": ["a/basicamt", "b/basicamt"], "distill_weight": 0.5})
+    assert cfg.teachers == ("a/basicamt", "b/basicamt")
+
+
+def test_step_objective_adds_the_weighted_distillation_term(trained):
+    # The teachers' mean posterior is the soft target; frame/onset stay against the labels.
+    from septimbre.basicamt.train import _build_model, load_teachers, step_loss_fn
+    from septimbre.model.losses import distillation_loss
+
+    torch.manual_seed(0)
+    stem = str(trained[3].out_dir / "basicamt")
+    student = _build_model(tiny_config()).train()
+    teachers = load_teachers(tiny_config(teachers=(stem, stem), distill_weight=0.25))
+    assert len(teachers) == 2 and not teachers[0].training
+    assert not any(p.requires_grad for p in teachers[0].parameters())
+    g = torch.Generator().manual_seed(1)
+    audio = 0.1 * torch.randn(2, 40 * 256, generator=g)
+    onset = (torch.rand(2, 84, 40, generator=g) > 0.95).float()
+    frame = (torch.rand(2, 84, 40, generator=g) > 0.8).float()
+    plain = step_loss_fn(student, bf16=False)(audio, onset, frame)
+    mixed = step_loss_fn(student, bf16=False, teachers=teachers, distill_weight=0.25)(audio, onset, frame)
+    assert plain.distill is None
+    with torch.no_grad():
+        t_onset, t_frame = (torch.sigmoid(x) for x in teachers[0].logits(audio))
+        s_onset, s_frame = student.logits(audio)
+    torch.testing.assert_close(mixed.distill, distillation_loss(s_onset, s_frame, t_onset, t_frame))
+    torch.testing.assert_close(mixed.total, plain.total + 0.25 * mixed.distill)
+    torch.testing.assert_close(mixed.frame, plain.frame)
+    mixed.total.backward()
+    assert all(p.grad is None for p in teachers[0].parameters())
+
+
+def test_training_with_a_teacher_logs_the_distillation_loss(trained, tmp_path):
+    from septimbre.utils.errors import MissingResourceError
+
+    stem = str(trained[3].out_dir / "basicamt")
+    cfg = tiny_config(max_steps=10, teachers=(stem,), distill_weight=1.0)
+    train(cfg, ToneDataset(16, clip_seconds=0.5, seed=4), None, tmp_path / "student", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "student" / "log.jsonl").read_text().splitlines()]
+    distill = [r["distill_loss"] for r in rows if r["kind"] == "train"]
+    assert len(distill) == 2 and all(d > 0 for d in distill)
+    _, desc = load_model(tmp_path / "student" / "basicamt")
+    assert desc["training"]["config"]["teachers"] == [stem]
+    with pytest.raises(MissingResourceError, match="teacher"):
+        train(dataclasses.replace(cfg, teachers=(str(tmp_path / "nowhere" / "basicamt"),)),
+              ToneDataset(16, clip_seconds=0.5, seed=4), None, tmp_path / "bad", progress=False)
