@@ -34,3 +34,24 @@ def settings_digest():
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
     return digest
+
+
+@pytest.fixture
+def tone_trios(tmp_path):
+    """A TRIOS-like folder with one piece, ``tone``: a 1 s A4 sine from 0.25 s in a 1.5 s ``mix.flac``
+    at 44.1 kHz, and ``violin.mid`` holding that note. Returns the folder (the ``--trios`` root)."""
+    import numpy as np
+
+    sf = pytest.importorskip("soundfile")
+    pretty_midi = pytest.importorskip("pretty_midi")
+    piece = tmp_path / "trios" / "tone"
+    piece.mkdir(parents=True)
+    t = np.arange(int(1.5 * 44100)) / 44100
+    sf.write(piece / "mix.flac", (0.3 * np.sin(2 * np.pi * 440 * t) * (t >= 0.25) * (t < 1.25)).astype(np.float32),
+             44100)
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    inst.notes = [pretty_midi.Note(velocity=80, pitch=69, start=0.25, end=1.25)]
+    pm.instruments.append(inst)
+    pm.write(str(piece / "violin.mid"))
+    return tmp_path / "trios"

@@ -368,30 +368,20 @@ def test_argument_parsing():
             p.parse_args(bad)
 
 
-def test_septimbre_path_end_to_end_with_the_test_double(tmp_path, capsys):
+def test_septimbre_path_end_to_end_with_the_test_double(tmp_path, tone_trios, capsys):
     # The whole ours-path of `transcription` and `benchmark`: runner subprocess, septimbre.Transcriber
     # on the tiny ONNX test double (septimbre.testing), scoring, tables. A 1 s A4 tone must be found.
     pytest.importorskip("onnx")
-    pretty_midi = pytest.importorskip("pretty_midi")
     from septimbre.evaluate.cli import main
 
     from septimbre.testing import build_test_double, write_test_config
 
     model = build_test_double(tmp_path / "double" / "basicamt.onnx")
     write_test_config(model.with_suffix(".json"))
-    piece = tmp_path / "trios" / "tone"
-    piece.mkdir(parents=True)
-    t = np.arange(int(1.5 * 44100)) / 44100
-    sf.write(piece / "mix.flac", (0.3 * np.sin(2 * np.pi * 440 * t) * (t >= 0.25) * (t < 1.25)).astype(np.float32),
-             44100)
-    pm = pretty_midi.PrettyMIDI()
-    inst = pretty_midi.Instrument(program=0)
-    inst.notes = [pretty_midi.Note(velocity=80, pitch=69, start=0.25, end=1.25)]
-    pm.instruments.append(inst)
-    pm.write(str(piece / "violin.mid"))
+    piece = tone_trios / "tone"
 
     out = tmp_path / "res.json"
-    rc = main(["transcription", "--trios", str(tmp_path / "trios"), "--peers", "", "--model", str(model),
+    rc = main(["transcription", "--trios", str(tone_trios), "--peers", "", "--model", str(model),
                "--out", str(out)])
     assert rc == 0, capsys.readouterr()
     scores = json.loads(out.read_text())["trios"]["systems"]["septimbre"]["per_piece"]["tone"]

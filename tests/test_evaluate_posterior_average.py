@@ -38,11 +38,9 @@ def test_format_average_prints_a_mean_row_per_set():
     assert sum(" mean " in line for line in text.splitlines()) == 2
 
 
-def test_posterior_average_command_on_the_test_double(tmp_path, capsys):
+def test_posterior_average_command_on_the_test_double(tmp_path, tone_trios, capsys):
     # Two copies of the ONNX test double on a 1 s A4 tone: each alone and their average find it.
     pytest.importorskip("onnx")
-    pretty_midi = pytest.importorskip("pretty_midi")
-    sf = pytest.importorskip("soundfile")
     from septimbre.evaluate.cli import main
     from septimbre.testing import build_test_double, write_test_config
 
@@ -51,22 +49,12 @@ def test_posterior_average_command_on_the_test_double(tmp_path, capsys):
         model = build_test_double(tmp_path / name / "basicamt.onnx")
         write_test_config(model.with_suffix(".json"))
         models.append(str(model))
-    piece = tmp_path / "trios" / "tone"
-    piece.mkdir(parents=True)
-    t = np.arange(int(1.5 * 44100)) / 44100
-    sf.write(piece / "mix.flac", (0.3 * np.sin(2 * np.pi * 440 * t) * (t >= 0.25) * (t < 1.25)).astype(np.float32),
-             44100)
-    pm = pretty_midi.PrettyMIDI()
-    inst = pretty_midi.Instrument(program=0)
-    inst.notes = [pretty_midi.Note(velocity=80, pitch=69, start=0.25, end=1.25)]
-    pm.instruments.append(inst)
-    pm.write(str(piece / "violin.mid"))
 
-    rc = main(["posterior-average", *models, "--sets", "trios", "--trios", str(tmp_path / "trios")])
+    rc = main(["posterior-average", *models, "--sets", "trios", "--trios", str(tone_trios)])
     text = capsys.readouterr().out
     assert rc == 0, text
     row = next(line for line in text.splitlines() if line.startswith("trios") and " tone " in line)
     assert row.split()[-3:] == ["1.000", "1.000", "1.000"]
 
-    assert main(["posterior-average", models[0], "--sets", "trios", "--trios", str(tmp_path / "trios")]) == 2
+    assert main(["posterior-average", models[0], "--sets", "trios", "--trios", str(tone_trios)]) == 2
     assert "two or more" in capsys.readouterr().err
