@@ -667,22 +667,26 @@ def test_ema_update_is_the_exponential_average_with_a_ramped_decay():
         tiny_config(ema_decay=1.0)
 
 
-def test_distillation_loss_is_the_focal_loss_against_the_teachers_posteriors():
-    from septimbre.model.losses import (
-        FRAME_ALPHA, FRAME_GAMMA, ONSET_ALPHA, ONSET_GAMMA, distillation_loss, focal_loss_with_logits,
-    )
+def test_distillation_loss_is_cross_entropy_with_its_minimum_at_the_teachers_posterior():
+    from septimbre.model.losses import distillation_loss
 
     g = torch.Generator().manual_seed(0)
     onset_logits, frame_logits = torch.randn(2, 84, 9, generator=g), torch.randn(2, 84, 9, generator=g)
     t_onset, t_frame = torch.rand(2, 84, 9, generator=g), torch.rand(2, 84, 9, generator=g)
-    expected = (focal_loss_with_logits(frame_logits, t_frame, gamma=FRAME_GAMMA, alpha=FRAME_ALPHA)
-                + focal_loss_with_logits(onset_logits, t_onset, gamma=ONSET_GAMMA, alpha=ONSET_ALPHA))
-    torch.testing.assert_close(distillation_loss(onset_logits, frame_logits, t_onset, t_frame), expected)
-    # a student that agrees with a confident teacher pays less than one that contradicts it
-    sure = (torch.rand(2, 84, 9, generator=g) > 0.9).float()
-    agree = distillation_loss(8 * (2 * sure - 1), 8 * (2 * sure - 1), sure, sure)
-    contradict = distillation_loss(-8 * (2 * sure - 1), -8 * (2 * sure - 1), sure, sure)
-    assert float(agree) < 0.01 * float(contradict)
+
+    def bce(z, t):  # by hand
+        p = torch.sigmoid(z)
+        return -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
+
+    torch.testing.assert_close(distillation_loss(onset_logits, frame_logits, t_onset, t_frame),
+                               bce(frame_logits, t_frame) + bce(onset_logits, t_onset))
+    # for a soft target of 0.5 (or 0.1) the best student output is that probability itself
+    for target in (0.5, 0.1):
+        t = torch.full((1, 84, 1), target)
+        z = torch.linspace(-6, 6, 1201).reshape(1, 1, -1).expand(1, 84, -1)
+        per_z = [float(distillation_loss(z[..., i:i + 1], z[..., i:i + 1], t, t)) for i in range(z.shape[-1])]
+        best = float(torch.sigmoid(z[0, 0, int(torch.tensor(per_z).argmin())]))
+        assert abs(best - target) < 0.01
 
 
 def test_teachers_and_distill_weight_go_together():
