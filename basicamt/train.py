@@ -522,12 +522,11 @@ def load_teachers(cfg: TrainConfig) -> tuple:
 
     teachers = []
     for stem in cfg.teachers:
-        if not Path(f"{stem}.pt").is_file():
-            raise MissingResourceError(f"teacher model {stem}.pt not found (paths are relative to the working "
-                                       "directory)")
-        teacher, _ = load_model(stem)
-        teacher.eval().requires_grad_(False)
-        teachers.append(teacher)
+        try:
+            teacher, _ = load_model(stem)  # in eval mode
+        except MissingResourceError as exc:
+            raise MissingResourceError(f"teacher model: {exc} (paths are relative to the working directory)") from exc
+        teachers.append(teacher.requires_grad_(False))
         logger.info("distilling from %s (weight %g)", stem, cfg.distill_weight)
     return tuple(teachers)
 

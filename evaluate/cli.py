@@ -142,14 +142,11 @@ def _posterior_average(args) -> int:
     from septimbre.evaluate.posterior_average import format_average, posterior_average
     from septimbre.evaluate.references import set_pieces
 
-    if len(args.models) < 2:
-        raise SeptimbreError(f"posterior-average needs two or more models; got {len(args.models)}")
-    rows = []
     with tempfile.TemporaryDirectory(prefix="septimbre-average-") as tmp:
-        for name in args.sets:
-            pieces = set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
-                                synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit)
-            rows += posterior_average(pieces, args.models)
+        pieces = (piece for name in args.sets
+                  for piece in set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
+                                          synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit))
+        rows = posterior_average(pieces, args.models)  # loads the models once, then reads the sets
     print(f"note F1 per piece; every row decoded with {args.models[0].with_suffix('.json')}'s thresholds")
     print(format_average(rows, args.models))
     return 0

@@ -73,7 +73,8 @@ def posterior_average(pieces: Iterable[Piece], models: Sequence[str | Path]) -> 
     Parameters
     ----------
     pieces : iterable of Piece
-        Audio and reference notes (any set of :mod:`septimbre.evaluate.references`).
+        Audio and reference notes (any sets of :mod:`septimbre.evaluate.references`); read lazily,
+        after the models are loaded.
     models : sequence of str or Path
         Two or more exported ``.onnx`` files; the first one's ``.json`` gives the thresholds.
 
@@ -91,11 +92,10 @@ def posterior_average(pieces: Iterable[Piece], models: Sequence[str | Path]) -> 
     settings = transcribers[0].decoder_settings().kwargs()
     rows = []
     for piece in pieces:
-        ref = M.as_note_array(piece.reference)
         posts = [t.posteriors(str(piece.audio_path)) for t in transcribers]
 
         def f1(onset: np.ndarray, frame: np.ndarray) -> float:
-            return M.note_prf(ref, M.as_note_array(decode_notes(onset, frame, **settings)))[2]
+            return M.note_prf(piece.reference, decode_notes(onset, frame, **settings))[2]
 
         rows.append(AverageRow(piece.set_name, piece.name, tuple(f1(o, f) for o, f in posts),
                                f1(*average_posteriors(posts))))
