@@ -16,6 +16,7 @@ Conventions
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -26,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from septimbre.utils.constants import EXPORT_HOP_LENGTH, EXPORT_SAMPLE_RATE, N_PITCHES, n_frames
+from septimbre.utils.constants import (EXPORT_HOP_LENGTH, EXPORT_SAMPLE_RATE, LEAD_SILENCE_FRAMES, N_PITCHES,
+                                      n_frames)
 from septimbre.utils.decoding import THRESHOLD_KEYS
 from septimbre.utils.errors import AudioLoadError, MissingResourceError, ParameterError
 
@@ -201,6 +203,10 @@ class Transcriber:
     step_frames, context_frames, fade_frames : int
         Windowing of long audio (frames at EXPORT_HOP_LENGTH; see :func:`window_posteriors`).
         Memory grows with ``step_frames + 2 * context_frames``.
+    lead_frames : int
+        Frames of silence run before the audio and dropped from the output (default
+        LEAD_SILENCE_FRAMES), so notes sounding from the first sample start at 0 s instead of being
+        lost. 0 runs the audio as it is.
 
     Raises
     ------
@@ -210,17 +216,18 @@ class Transcriber:
 
     def __init__(self, model: str | os.PathLike | None = None, *, threads: int = DEFAULT_THREADS,
                  step_frames: int = DEFAULT_STEP_FRAMES, context_frames: int = DEFAULT_CONTEXT_FRAMES,
-                 fade_frames: int = DEFAULT_FADE_FRAMES) -> None:
+                 fade_frames: int = DEFAULT_FADE_FRAMES, lead_frames: int = LEAD_SILENCE_FRAMES) -> None:
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
             raise ParameterError(f"threads must be an integer >= 1; got {threads!r}")
-        if step_frames < 1 or context_frames < 0 or fade_frames < 0:
-            raise ParameterError("step_frames must be >= 1, context_frames and fade_frames >= 0")
+        if step_frames < 1 or context_frames < 0 or fade_frames < 0 or lead_frames < 0:
+            raise ParameterError("step_frames must be >= 1, context_frames, fade_frames and lead_frames >= 0")
         self.files = ModelFiles.resolve(model)
         self.config: dict[str, Any] = json.loads(self.files.config.read_text()) if self.files.config else {}
         self.threads = threads
         self.step_frames = int(step_frames)
         self.context_frames = int(context_frames)
         self.fade_frames = int(fade_frames)
+        self.lead_frames = int(lead_frames)
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -284,9 +291,18 @@ class Transcriber:
 
     def iter_posteriors(self, blocks: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Stitched posterior columns for a stream of blocks at EXPORT_SAMPLE_RATE (see
-        :func:`window_posteriors`)."""
-        return window_posteriors(self.run_window, blocks, step_frames=self.step_frames,
+        :func:`window_posteriors`), after ``lead_frames`` of silence whose columns are dropped:
+        column ``i`` is centred at the stream's sample ``EXPORT_HOP_LENGTH * i``."""
+        lead = np.zeros(self.lead_frames * EXPORT_HOP_LENGTH, np.float32)
+        cols = window_posteriors(self.run_window, itertools.chain([lead], blocks), step_frames=self.step_frames,
                                  context_frames=self.context_frames, fade_frames=self.fade_frames)
+        skip = self.lead_frames
+        for onset, frame in cols:
+            if skip >= onset.shape[1]:
+                skip -= onset.shape[1]
+                continue
+            yield onset[:, skip:], frame[:, skip:]
+            skip = 0
 
     def posteriors(self, audio: Any, sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Whole posteriorgrams ``(onset, frame)``, each ``[shape=(N_PITCHES, n_frames)]``.

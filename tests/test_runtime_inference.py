@@ -114,6 +114,23 @@ def test_windowed_equals_single_pass(double, signal):
     assert np.abs(bad - fr1).max() > 1e-3
 
 
+def test_lead_in_silence_is_dropped_and_shifts_nothing(double, signal):
+    # The double's analysis windows pad the audio with zeros, so silence run before it changes no
+    # frame posterior: whatever the lead (longer than a window's step included, so whole windows
+    # are dropped), the columns are the audio's own, frame 0 first. Its onset (a rise of the log
+    # level over 2 frames, zero-padded like the real model's convolutions) differs only in the
+    # first frames, where the lead gives it silence to rise from.
+    ref_on, ref_fr = Transcriber(double, lead_frames=0).posteriors(signal, SR)
+    assert ref_on.shape == (84, n_frames(signal.size, hop_length=EXPORT_HOP_LENGTH))
+    for lead in (1, 32, 100):
+        on, fr = Transcriber(double, step_frames=40, context_frames=16, lead_frames=lead).posteriors(signal, SR)
+        assert on.shape == ref_on.shape
+        np.testing.assert_allclose(fr, ref_fr, atol=1e-5)
+        np.testing.assert_allclose(on[:, 2:], ref_on[:, 2:], atol=1e-5)
+    with pytest.raises(ParameterError):
+        Transcriber(double, lead_frames=-1)
+
+
 def test_transcribe_finds_the_tones(double, signal):
     # Each tone is one note at its pitch, within the double's smearing (+/- 2048 samples) in time.
     result = septimbre.transcribe(signal, SR, model=double)
