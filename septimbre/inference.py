@@ -10,6 +10,8 @@ Conventions
   file's ends, where it sees exactly what a single pass sees). Windows start at multiples of
   EXPORT_HOP_LENGTH, so their frames coincide with single-pass frames; a model whose outputs
   depend only on audio within the context gives identical posteriors.
+- :class:`Transcriber` runs LEAD_SILENCE_FRAMES of silence before the audio and drops their
+  columns, so a note sounding from the first sample keeps its onset (docs/runtime.md).
 - Posteriors go straight into a :class:`~septimbre.utils.decoding.StreamingDecoder`; neither the
   signal nor the posteriorgram of a long file is ever held whole.
 """
