@@ -88,7 +88,7 @@ DUET_MIN_F1 = 0.7
 def test_a_note_sounding_from_the_first_sample_starts_at_zero(shipped):
     # A file that starts on a note (an excerpt cut mid-note) has no silence before the attack. The
     # model learnt from crops that cut notes, so without the runtime's lead-in silence this A4 gets
-    # an onset posterior of about 0.06 (under the shipped 0.075) and is lost.
+    # a peak onset posterior of about 0.05 (under the shipped 0.075) and is lost.
     t = np.arange(int(1.5 * 44100)) / 44100
     x = sum(0.5 ** k * np.sin(2 * np.pi * 440.0 * (k + 1) * t) for k in range(4)) * 0.2
     notes = shipped.transcribe(x.astype(np.float32), 44100, separate=False).notes
