@@ -96,3 +96,27 @@ def test_other_harmonisations_of_held_out_melodies_are_detected(tmp_path, monkey
         assert len(parts) == 4 and all(len(p) > 20 for p in parts)
     finally:
         corpus.held_out_melodies.cache_clear()
+
+
+def test_josquin_files_are_abc_opuses_that_do_not_parse_so_draws_fall_back_to_random_material():
+    # music21's Josquin files are ABC opuses (one single-voice tune per part), which have no
+    # ``.parts``: every shipped split was rendered with them unreadable, so a Josquin draw renders
+    # random material (docs/data.md). Should a music21 upgrade make them parse, the splits would
+    # render other audio than the caches: this test is then the place to notice.
+    import dataclasses
+
+    import numpy as np
+    from septimbre.data.config import DataConfig
+    from septimbre.data.example import _score_material
+
+    cands = corpus.candidate_scores(["josquin"])
+    assert len(cands) == 8
+    for path in cands:
+        with pytest.raises(AttributeError, match="parts"):
+            corpus._parse_parts(path)
+    config = dataclasses.replace(DataConfig.from_json("val"), score_collections={"josquin": 1.0})
+    instruments = [("TimGM6mb", 40), ("TimGM6mb", 42)]
+    assert _score_material(config, np.random.default_rng(0), instruments, 10.0) is None
+    # The same call with a readable collection does give score material (the test can fail).
+    config = dataclasses.replace(config, score_collections={"bach": 1.0})
+    assert _score_material(config, np.random.default_rng(0), instruments, 10.0) is not None
