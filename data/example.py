@@ -45,6 +45,8 @@ from septimbre.utils.constants import SAMPLE_RATE, midi_to_hz, n_frames
 from septimbre.utils.errors import ParameterError
 
 log = logging.getLogger(__name__)
+#: Corpus files whose parse failure this process has already reported at warning level.
+_UNPARSABLE_REPORTED: set[str] = set()
 
 #: music21 corpus collections notated with a half-note (or longer) beat: tempo doubled in quarters.
 ALLA_BREVE_COLLECTIONS = frozenset(
@@ -234,7 +236,10 @@ def _score_material(
             log.info("skipping %s: %s", path, exc)
             continue
         except Exception as exc:  # noqa: BLE001 - unparsable corpus files are skipped
-            log.warning("could not parse %s: %s", path, exc)
+            # Once per file and process at warning level (Josquin's eight opuses fail on every draw).
+            level = logging.DEBUG if path in _UNPARSABLE_REPORTED else logging.WARNING
+            _UNPARSABLE_REPORTED.add(path)
+            log.log(level, "could not parse %s (skipped; the draw moves on): %s", path, exc)
             continue
         if not parts:
             continue

@@ -3,8 +3,13 @@ chorales nor other harmonisations of their melodies)."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
+import numpy as np
 import pytest
-from septimbre.data import corpus
+from septimbre.data import corpus, example
+from septimbre.data.config import DataConfig
 from septimbre.utils.errors import ParameterError
 
 pytest.importorskip("music21", reason="music21 (septimbre[train]) not installed")
@@ -103,12 +108,6 @@ def test_josquin_files_are_abc_opuses_that_do_not_parse_so_draws_fall_back_to_ra
     # ``.parts``: every shipped split was rendered with them unreadable, so a Josquin draw renders
     # random material (docs/data.md). Should a music21 upgrade make them parse, the splits would
     # render other audio than the caches: this test is then the place to notice.
-    import dataclasses
-
-    import numpy as np
-    from septimbre.data.config import DataConfig
-    from septimbre.data.example import _score_material
-
     cands = corpus.candidate_scores(["josquin"])
     assert len(cands) == 8
     for path in cands:
@@ -116,7 +115,19 @@ def test_josquin_files_are_abc_opuses_that_do_not_parse_so_draws_fall_back_to_ra
             corpus._parse_parts(path)
     config = dataclasses.replace(DataConfig.from_json("val"), score_collections={"josquin": 1.0})
     instruments = [("TimGM6mb", 40), ("TimGM6mb", 42)]
-    assert _score_material(config, np.random.default_rng(0), instruments, 10.0) is None
+    assert example._score_material(config, np.random.default_rng(0), instruments, 10.0) is None
     # The same call with a readable collection does give score material (the test can fail).
     config = dataclasses.replace(config, score_collections={"bach": 1.0})
-    assert _score_material(config, np.random.default_rng(0), instruments, 10.0) is not None
+    assert example._score_material(config, np.random.default_rng(0), instruments, 10.0) is not None
+
+
+def test_an_unparsable_file_is_reported_once_per_process(caplog):
+    config = dataclasses.replace(DataConfig.from_json("val"), score_collections={"josquin": 1.0})
+    example._UNPARSABLE_REPORTED.clear()
+    with caplog.at_level(logging.DEBUG, logger=example.log.name):
+        for seed in range(4):
+            example._score_material(config, np.random.default_rng(seed), [("TimGM6mb", 40)], 10.0)
+    warned = [r.getMessage().split()[3] for r in caplog.records if r.levelno == logging.WARNING]
+    later = [r for r in caplog.records if r.levelno == logging.DEBUG and "could not parse" in r.getMessage()]
+    assert warned and len(warned) == len(set(warned))  # each failing file warned about once
+    assert later  # 12 draws over 8 files: repeats went to debug
