@@ -11,7 +11,7 @@ Commands::
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
-    python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre]
+    python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
         [--trios DIR] [--synthetic DIR] [--unseen DIR] [--limit N]
@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--system", default=OURS, help=f"system whose rows are compared (default {OURS})")
     compare.add_argument("--resamples", type=int, default=5000, help="bootstrap resamples (default 5000)")
     compare.add_argument("--seed", type=int, default=0, help="resampling seed (default 0)")
+    compare.add_argument("--parts", action="store_true",
+                         help="also print the notes found per instrument part (TRIOS sets), base vs candidate")
     compare.add_argument("--ship-rule", action="store_true",
                          help="also apply the ship rule of docs/basicamt.md to the note F1 means")
 
@@ -154,7 +156,7 @@ def _posterior_average(args) -> int:
 
 def _compare(args) -> int:
     from septimbre.evaluate.compare import (
-        format_comparison, format_ship_rule, load_results, paired_bootstrap, ship_rule,
+        format_comparison, format_part_recall, format_ship_rule, load_results, paired_bootstrap, part_recall, ship_rule,
     )
 
     base, cand = load_results(args.base), load_results(args.cand)
@@ -165,6 +167,10 @@ def _compare(args) -> int:
     print(f"{args.cand} minus {args.base}: mean paired difference per set, 95 % bootstrap interval "
           f"({args.resamples} resamples of the pieces, seed {args.seed})")
     print(format_comparison(rows, metric=args.metric))
+    if args.parts:
+        parts = part_recall(base, cand, system=args.system)
+        print()
+        print(format_part_recall(parts) if parts else "no set of both files has notes found per part (TRIOS sets only)")
     if args.ship_rule:
         print()
         print(format_ship_rule(ship_rule(base, cand, system=args.system)))

@@ -23,8 +23,8 @@ import numpy as np
 from septimbre.evaluate.table import align_columns
 from septimbre.utils.errors import ParameterError
 
-__all__ = ["PairedDiff", "RuleCheck", "format_comparison", "format_ship_rule", "load_results", "paired_bootstrap",
-           "ship_rule"]
+__all__ = ["PairedDiff", "PartRecall", "RuleCheck", "format_comparison", "format_part_recall", "format_ship_rule",
+           "load_results", "paired_bootstrap", "part_recall", "ship_rule"]
 
 #: The sets the ship rule reads: the two synthetic sets, the TRIOS mixes and TRIOS without the piano.
 RULE_SETS = ("synthetic-val", "unseen", "trios", "trios-nopiano")
@@ -58,6 +58,22 @@ class RuleCheck:
     condition: str
     detail: str
     holds: bool
+
+
+@dataclass(frozen=True)
+class PartRecall:
+    """One instrument part's reference notes found by the base and by the candidate in one set.
+
+    ``total`` reference notes of ``part`` in ``piece``; ``base`` / ``cand`` how many each matched
+    (onset within 50 ms, pitch equal; the transcription command's ``recall_by_part``).
+    """
+
+    set_name: str
+    piece: str
+    part: str
+    total: int
+    base: int
+    cand: int
 
 
 def load_results(path: str | Path) -> dict:
@@ -171,6 +187,33 @@ def ship_rule(base: Mapping, cand: Mapping, *, system: str = "septimbre") -> lis
                   f"{c['trios']:.3f} vs {b['trios']:.3f}",
                   _thousandths(c["trios"]) >= _thousandths(b["trios"]) - slack),
     ]
+
+
+def part_recall(base: Mapping, cand: Mapping, *, system: str = "septimbre") -> list[PartRecall]:
+    """Per set, piece and part, the reference notes each file's system found (sets in both files
+    whose rows carry ``recall_by_part``: the TRIOS sets; parts with different totals are skipped,
+    since they were not scored on the same references)."""
+    out = []
+    for set_name in base:
+        if set_name not in cand:
+            continue
+        rb = _system_rows(base, set_name, system).get("recall_by_part") or {}
+        rc = _system_rows(cand, set_name, system).get("recall_by_part") or {}
+        for piece in rb:
+            for part, b in rb[piece].items():
+                c = rc.get(piece, {}).get(part)
+                if c is None or int(c["total"]) != int(b["total"]):
+                    continue
+                out.append(PartRecall(set_name, piece, part, int(b["total"]), int(b["matched"]), int(c["matched"])))
+    return out
+
+
+def format_part_recall(rows: list[PartRecall]) -> str:
+    """Notes found per part as an aligned table: set, piece, part, base and candidate counts, difference."""
+    table = [["set", "piece", "part", "notes", "base found", "cand found", "cand - base"]]
+    for r in rows:
+        table.append([r.set_name, r.piece, r.part, str(r.total), str(r.base), str(r.cand), f"{r.cand - r.base:+d}"])
+    return align_columns(table)
 
 
 def format_comparison(rows: list[PairedDiff], *, metric: str = "note_f1") -> str:

@@ -121,3 +121,35 @@ def test_command_reports_missing_file(tmp_path: Path, capsys):
     base.write_text(json.dumps(_rule_doc(0.8, 0.8, 0.8, 0.8)))
     assert main(["compare", str(base), str(tmp_path / "nope.json")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def _with_parts(doc: dict, set_name: str, parts: dict) -> dict:
+    doc[set_name]["systems"]["septimbre"]["recall_by_part"] = parts
+    return doc
+
+
+def test_part_recall_pairs_parts_scored_on_the_same_references():
+    from septimbre.evaluate.compare import format_part_recall, part_recall
+
+    base = _with_parts(_rule_doc(0.8, 0.8, 0.8, 0.8), "trios",
+                       {"lussier": {"bassoon": {"matched": 27, "total": 65}, "piano": {"matched": 86, "total": 119}}})
+    cand = _with_parts(_rule_doc(0.8, 0.8, 0.8, 0.8), "trios",
+                       {"lussier": {"bassoon": {"matched": 31, "total": 65}, "piano": {"matched": 80, "total": 118}}})
+    rows = part_recall(base, cand)
+    # The piano's totals differ (other references), so only the bassoon is paired.
+    assert [(r.piece, r.part, r.total, r.base, r.cand) for r in rows] == [("lussier", "bassoon", 65, 27, 31)]
+    assert "+4" in format_part_recall(rows)
+    assert part_recall(_rule_doc(0.8, 0.8, 0.8, 0.8), cand) == []  # the base has no per-part rows
+
+
+def test_command_prints_parts_on_request(tmp_path: Path, capsys):
+    base, cand = tmp_path / "base.json", tmp_path / "cand.json"
+    base.write_text(json.dumps(_with_parts(_rule_doc(0.8, 0.8, 0.8, 0.8), "trios",
+                                           {"brahms": {"horn": {"matched": 37, "total": 42}}})))
+    cand.write_text(json.dumps(_with_parts(_rule_doc(0.8, 0.8, 0.8, 0.8), "trios",
+                                           {"brahms": {"horn": {"matched": 35, "total": 42}}})))
+    assert main(["compare", str(base), str(cand)]) == 0
+    assert "horn" not in capsys.readouterr().out
+    assert main(["compare", str(base), str(cand), "--parts"]) == 0
+    out = capsys.readouterr().out
+    assert "horn" in out and "-2" in out
