@@ -11,6 +11,8 @@ Commands::
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
+    python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains 0,-6,-12]
+        [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
@@ -38,6 +40,13 @@ from septimbre.utils.errors import SeptimbreError
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _floats(value: str) -> list[float]:
+    try:
+        return [float(x) for x in _csv(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
 
 
 def _names_from(known, what: str):
@@ -111,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     partials.add_argument("--soundfonts", type=_names_from(tuple(SOUNDFONTS), "soundfont"), default=list(SOUNDFONTS),
                           help=f"comma-separated soundfont keys (default: {','.join(SOUNDFONTS)})")
     partials.add_argument("--n-partials", type=int, default=5)
+
+    masking = sub.add_parser("masking", parents=[common],
+                             help="TRIOS: a part's notes found as another part is turned down (masking curve)")
+    masking.add_argument("--piece", required=True, help="TRIOS piece folder name (e.g. lussier)")
+    masking.add_argument("--part", required=True, help="the part whose notes are counted (e.g. bassoon)")
+    masking.add_argument("--masker", required=True, help="the part whose gain changes (e.g. piano)")
+    masking.add_argument("--gains", type=_floats, default=None,
+                         help="comma-separated masker gains in dB (default 0,-6,-12,-18,-24,-36)")
+    masking.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
+    masking.add_argument("--trios", type=Path, default=None)
 
     compare = sub.add_parser("compare", parents=[common],
                              help="two transcription results files: paired bootstrap per set, optional ship rule")
@@ -192,6 +211,15 @@ def _decoder_stages(args) -> int:
     from septimbre.evaluate.stages import decoder_stages, format_stages
 
     print(format_stages(decoder_stages(trios_pieces(args.trios or default_trios_dir()), args.model)))
+    return 0
+
+
+def _masking(args) -> int:
+    from septimbre.evaluate.masking import DEFAULT_GAINS_DB, format_masking, trios_masking_curve
+
+    points = trios_masking_curve(args.trios or default_trios_dir(), args.piece, args.part, args.masker,
+                                 model=args.model, gains_db=args.gains or DEFAULT_GAINS_DB)
+    print(format_masking(points, part=args.part, masker=args.masker))
     return 0
 
 
@@ -278,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
                 "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials,
-                "compare": _compare, "posterior-average": _posterior_average}
+                "compare": _compare, "posterior-average": _posterior_average, "masking": _masking}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:
