@@ -11,8 +11,8 @@ Commands::
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
-    python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains 0,-6,-12]
-        [--model X.onnx] [--trios DIR]
+    python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
+        [--render-programs 70,0] [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
@@ -47,6 +47,13 @@ def _floats(value: str) -> list[float]:
         return [float(x) for x in _csv(value)]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(x) for x in _csv(value)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
 
 
 def _names_from(known, what: str):
@@ -128,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--masker", required=True, help="the part whose gain changes (e.g. piano)")
     masking.add_argument("--gains", type=_floats, default=None,
                          help="comma-separated masker gains in dB (default 0,-6,-12,-18,-24,-36)")
+    masking.add_argument("--render-programs", type=_ints, default=None, metavar="PART,MASKER",
+                         help="instead of the curve: GM programs to render the part and the masker from their "
+                              "MIDI with the training soundfonts, and count recorded vs rendered pairings")
     masking.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     masking.add_argument("--trios", type=Path, default=None)
 
@@ -215,8 +225,17 @@ def _decoder_stages(args) -> int:
 
 
 def _masking(args) -> int:
-    from septimbre.evaluate.masking import DEFAULT_GAINS_DB, format_masking, trios_masking_curve
+    from septimbre.evaluate.masking import (
+        DEFAULT_GAINS_DB, format_masking, format_swap, trios_masking_curve, trios_swap_table,
+    )
 
+    if args.render_programs is not None:
+        if len(args.render_programs) != 2:
+            raise SeptimbreError("--render-programs takes two GM programs: the part's and the masker's")
+        rows = trios_swap_table(args.trios or default_trios_dir(), args.piece, args.part, args.masker,
+                                tuple(args.render_programs), model=args.model)
+        print(format_swap(rows, part=args.part, masker=args.masker))
+        return 0
     points = trios_masking_curve(args.trios or default_trios_dir(), args.piece, args.part, args.masker,
                                  model=args.model, gains_db=args.gains or DEFAULT_GAINS_DB)
     print(format_masking(points, part=args.part, masker=args.masker))

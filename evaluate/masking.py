@@ -9,6 +9,12 @@ against that part's notes alone). It tells notes lost to the masker's loudness, 
 it is turned down, from notes lost to its mere presence (a shared pitch already sounding, an onset
 on top of the part's), which stay lost at any audible gain. A diagnostic for choosing training
 material; thresholds are never chosen here.
+
+``python -m septimbre.evaluate masking ... --render-programs PART_PROGRAM,MASKER_PROGRAM`` asks
+instead *whose sound* makes the loss: each of the two parts is also rendered from its MIDI file
+with the training soundfonts (GM programs given; needs FluidSynth, the ``data`` extra), scaled to the
+recording's median active level, and the part's notes are counted for the recorded and rendered
+versions of both, alone and together (the other parts left out).
 """
 
 from __future__ import annotations
@@ -21,11 +27,16 @@ import numpy as np
 
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.references import midi_notes
+from septimbre.evaluate.table import align_columns
 from septimbre.utils.constants import SAMPLE_RATE
 from septimbre.utils.errors import MissingResourceError, ParameterError
 
 #: Masker gains of the default curve, dB relative to the recording.
 DEFAULT_GAINS_DB: tuple[float, ...] = (0.0, -6.0, -12.0, -18.0, -24.0, -36.0)
+#: Soundfonts of the swap table: the three the training splits use (the fourth is held out).
+SWAP_SOUNDFONTS: tuple[str, ...] = ("TimGM6mb", "sf_GMbank", "MuseScore_General")
+#: Frames (2048 samples) quieter than this fraction of a track's loudest are not "active".
+ACTIVE_FRACTION = 0.03
 
 
 @dataclass(frozen=True)
@@ -78,25 +89,136 @@ def masking_curve(tracks: dict[str, np.ndarray], reference: np.ndarray, masker: 
     return points
 
 
-def trios_masking_curve(root: Path, piece: str, part: str, masker: str, *, model: Path | None = None,
-                        gains_db: Sequence[float] = DEFAULT_GAINS_DB) -> list[MaskingPoint]:
-    """:func:`masking_curve` of TRIOS piece ``piece`` (a folder under ``root``) with the shipped model
-    or ``model`` (an .onnx with its .json beside it), at the model's shipped thresholds."""
+def _transcriber(model: Path | None):
+    """``transcribe(audio) -> (m, 3)`` notes with the shipped model or ``model``, shipped thresholds."""
     from septimbre.inference import Transcriber
 
-    folder = Path(root) / piece
-    if not (folder / f"{part}.mid").is_file():
-        raise MissingResourceError(f"no reference {part}.mid in {folder}")
-    if part == masker:
-        raise ParameterError("the masker must be another part than the one scored")
     tr = Transcriber(model)
 
     def transcribe(audio: np.ndarray) -> np.ndarray:
         notes = tr.transcribe(audio, SAMPLE_RATE).notes
         return np.array([[n.start_s, n.end_s, n.pitch] for n in notes], np.float64).reshape(-1, 3)
 
-    return masking_curve(piece_tracks(folder), midi_notes(folder / f"{part}.mid"), masker, transcribe,
+    return transcribe
+
+
+def trios_masking_curve(root: Path, piece: str, part: str, masker: str, *, model: Path | None = None,
+                        gains_db: Sequence[float] = DEFAULT_GAINS_DB) -> list[MaskingPoint]:
+    """:func:`masking_curve` of TRIOS piece ``piece`` (a folder under ``root``) with the shipped model
+    or ``model`` (an .onnx with its .json beside it), at the model's shipped thresholds."""
+    folder = Path(root) / piece
+    if not (folder / f"{part}.mid").is_file():
+        raise MissingResourceError(f"no reference {part}.mid in {folder}")
+    if part == masker:
+        raise ParameterError("the masker must be another part than the one scored")
+    return masking_curve(piece_tracks(folder), midi_notes(folder / f"{part}.mid"), masker, _transcriber(model),
                          gains_db=gains_db)
+
+
+@dataclass(frozen=True)
+class SwapRow:
+    """The part's notes found (of ``total``) with recorded or rendered versions of the two parts.
+
+    ``soundfont`` names the renders (``None``: the recorded-only row, where the rendered fields are
+    ``None``). ``part_alone`` and ``with_masker`` use the recorded part; ``rendered_*`` the part
+    rendered from its MIDI file; ``*_rendered_masker`` the masker rendered likewise.
+    """
+
+    soundfont: str | None
+    total: int
+    part_alone: int | None
+    with_masker: int | None
+    with_rendered_masker: int | None = None
+    rendered_alone: int | None = None
+    rendered_with_masker: int | None = None
+    rendered_with_rendered_masker: int | None = None
+
+
+def active_level(audio: np.ndarray, *, block: int = 2048) -> float:
+    """Median RMS of the 2048-sample blocks louder than ACTIVE_FRACTION of the loudest (0 if silent)."""
+    x = np.asarray(audio, np.float64)
+    rms = np.sqrt((x[: len(x) // block * block].reshape(-1, block) ** 2).mean(axis=1))
+    if not len(rms) or rms.max() <= 0:
+        return 0.0
+    return float(np.median(rms[rms > rms.max() * ACTIVE_FRACTION]))
+
+
+def render_like(midi_path: Path, program: int, soundfont: str, recorded: np.ndarray) -> np.ndarray:
+    """The notes of ``midi_path`` rendered with ``program`` of ``soundfont``, as long as ``recorded``
+    and scaled to its :func:`active_level` (float32 at SAMPLE_RATE)."""
+    import pretty_midi
+
+    from septimbre.data.notes import ScoreNote
+    from septimbre.data.render import render_stem
+    from septimbre.data.soundfonts import find_soundfont
+
+    pm = pretty_midi.PrettyMIDI(str(midi_path))
+    notes = sorted((ScoreNote(n.start, n.end, n.pitch, n.velocity) for i in pm.instruments for n in i.notes),
+                   key=lambda n: (n.start_s, n.pitch))
+    y = render_stem(notes, soundfont=find_soundfont(soundfont), program=int(program), n_samples=len(recorded))
+    level = active_level(y)
+    if level <= 0:
+        raise ParameterError(f"{soundfont} program {program} rendered silence for {midi_path.name}")
+    return (y * (active_level(recorded) / level)).astype(np.float32)
+
+
+def swap_table(part_track: np.ndarray, masker_track: np.ndarray, reference: np.ndarray, transcribe, render, *,
+               soundfonts: Sequence[str] = SWAP_SOUNDFONTS) -> list[SwapRow]:
+    """The part's notes found with recorded and rendered versions of the part and the masker.
+
+    ``part_track`` / ``masker_track``: the recordings (equal lengths); ``render(which, soundfont)``
+    returns the rendered version of ``"part"`` or ``"masker"``; ``transcribe`` as in
+    :func:`masking_curve`. The first row is recorded only; then one row per soundfont.
+    """
+
+    def found(audio: np.ndarray) -> int:
+        return int(M.matched_reference(reference, transcribe(np.asarray(audio, np.float32))).sum())
+
+    total = len(reference)
+    rows = [SwapRow(None, total, found(part_track), found(part_track + masker_track))]
+    for sf in soundfonts:
+        rp, rm = render("part", sf), render("masker", sf)
+        rows.append(SwapRow(sf, total, None, None, found(part_track + rm), found(rp), found(rp + masker_track),
+                            found(rp + rm)))
+    return rows
+
+
+def trios_swap_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int], *,
+                     model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS) -> list[SwapRow]:
+    """:func:`swap_table` of a TRIOS piece: ``programs`` are the GM programs of the part and the masker."""
+    folder = Path(root) / piece
+    for name in (part, masker):
+        if not (folder / f"{name}.mid").is_file():
+            raise MissingResourceError(f"no reference {name}.mid in {folder}")
+    if part == masker:
+        raise ParameterError("the masker must be another part than the one scored")
+    tracks = piece_tracks(folder)
+    for name in (part, masker):
+        if name not in tracks:
+            raise MissingResourceError(f"no recording {name}.flac in {folder}")
+    transcribe = _transcriber(model)
+    names = {"part": part, "masker": masker}
+    program = {"part": programs[0], "masker": programs[1]}
+
+    def render(which: str, soundfont: str) -> np.ndarray:
+        return render_like(folder / f"{names[which]}.mid", program[which], soundfont, tracks[names[which]])
+
+    return swap_table(tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), transcribe, render,
+                      soundfonts=soundfonts)
+
+
+def format_swap(rows: Sequence[SwapRow], *, part: str, masker: str) -> str:
+    """The swap table: per soundfont, the part's notes found with each pairing of recorded and rendered."""
+    head = rows[0]
+    lines = [f"{part} notes found of {head.total}, {part} and {masker} only (renders scaled to the recording's "
+             f"median active level)",
+             f"  recorded {part} alone {head.part_alone}, with recorded {masker} {head.with_masker}"]
+    table = [["soundfont", f"rec. {part} + rend. {masker}", f"rend. {part} alone", f"rend. {part} + rec. {masker}",
+              f"rend. {part} + rend. {masker}"]]
+    for r in rows[1:]:
+        table.append([str(r.soundfont), str(r.with_rendered_masker), str(r.rendered_alone), str(r.rendered_with_masker),
+                      str(r.rendered_with_rendered_masker)])
+    return "\n".join(lines) + "\n" + align_columns(table)
 
 
 def format_masking(points: Sequence[MaskingPoint], *, part: str, masker: str) -> str:
