@@ -35,7 +35,7 @@ from septimbre.utils.errors import MissingResourceError, ParameterError
 DEFAULT_GAINS_DB: tuple[float, ...] = (0.0, -6.0, -12.0, -18.0, -24.0, -36.0)
 #: Soundfonts of the swap table: the three the training splits use (the fourth is held out).
 SWAP_SOUNDFONTS: tuple[str, ...] = ("TimGM6mb", "sf_GMbank", "MuseScore_General")
-#: Frames (2048 samples) quieter than this fraction of a track's loudest are not "active".
+#: Blocks of 2048 samples whose RMS is under this fraction of a track's loudest block are not "active".
 ACTIVE_FRACTION = 0.03
 
 
