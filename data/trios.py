@@ -105,7 +105,8 @@ def _read_audio(path: Path) -> np.ndarray:
     return soxr.resample(x, sr, SAMPLE_RATE, quality="HQ").astype(np.float32) if sr != SAMPLE_RATE else x
 
 
-def _read_notes(path: Path) -> tuple[ScoreNote, ...]:
+def read_notes(path: Path) -> tuple[ScoreNote, ...]:
+    """Every note of a MIDI file as ScoreNotes (seconds, MIDI pitch, velocity), sorted by onset then pitch."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(path))
@@ -130,7 +131,7 @@ def load_piece(name: str, *, root: str | Path | None = None) -> TriosPiece:
 
     mix = pad(mix)
     stems_a = np.stack([pad(s) for s in stems]) if stems else np.zeros((0, length), np.float32)
-    notes = tuple(_read_notes(folder / f"{n}.mid") for n in names)
+    notes = tuple(read_notes(folder / f"{n}.mid") for n in names)
     frames = n_frames(length)
     rolls = (
         np.stack([notes_to_roll(ns, n_frames=frames) for ns in notes])

@@ -42,18 +42,16 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _floats(value: str) -> list[float]:
-    try:
-        return [float(x) for x in _csv(value)]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {value!r}") from exc
+def _csv_of(convert, what: str):
+    """argparse type: a comma-separated list, each item converted by ``convert`` (``what`` names them)."""
 
+    def parse(value: str) -> list:
+        try:
+            return [convert(x) for x in _csv(value)]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {value!r}") from exc
 
-def _ints(value: str) -> list[int]:
-    try:
-        return [int(x) for x in _csv(value)]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from exc
+    return parse
 
 
 def _names_from(known, what: str):
@@ -133,9 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--piece", required=True, help="TRIOS piece folder name (e.g. lussier)")
     masking.add_argument("--part", required=True, help="the part whose notes are counted (e.g. bassoon)")
     masking.add_argument("--masker", required=True, help="the part whose gain changes (e.g. piano)")
-    masking.add_argument("--gains", type=_floats, default=None,
+    masking.add_argument("--gains", type=_csv_of(float, "numbers"), default=None,
                          help="comma-separated masker gains in dB (default 0,-6,-12,-18,-24,-36)")
-    masking.add_argument("--render-programs", type=_ints, default=None, metavar="PART,MASKER",
+    masking.add_argument("--render-programs", type=_csv_of(int, "integers"), default=None, metavar="PART,MASKER",
                          help="instead of the curve: GM programs to render the part and the masker from their "
                               "MIDI with the training soundfonts, and count recorded vs rendered pairings")
     masking.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")

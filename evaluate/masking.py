@@ -96,8 +96,7 @@ def _transcriber(model: Path | None):
     tr = Transcriber(model)
 
     def transcribe(audio: np.ndarray) -> np.ndarray:
-        notes = tr.transcribe(audio, SAMPLE_RATE).notes
-        return np.array([[n.start_s, n.end_s, n.pitch] for n in notes], np.float64).reshape(-1, 3)
+        return M.as_note_array(tr.transcribe(audio, SAMPLE_RATE).notes)
 
     return transcribe
 
@@ -146,16 +145,11 @@ def active_level(audio: np.ndarray, *, block: int = 2048) -> float:
 def render_like(midi_path: Path, program: int, soundfont: str, recorded: np.ndarray) -> np.ndarray:
     """The notes of ``midi_path`` rendered with ``program`` of ``soundfont``, as long as ``recorded``
     and scaled to its :func:`active_level` (float32 at SAMPLE_RATE)."""
-    import pretty_midi
-
-    from septimbre.data.notes import ScoreNote
     from septimbre.data.render import render_stem
     from septimbre.data.soundfonts import find_soundfont
+    from septimbre.data.trios import read_notes
 
-    pm = pretty_midi.PrettyMIDI(str(midi_path))
-    notes = sorted((ScoreNote(n.start, n.end, n.pitch, n.velocity) for i in pm.instruments for n in i.notes),
-                   key=lambda n: (n.start_s, n.pitch))
-    y = render_stem(notes, soundfont=find_soundfont(soundfont), program=int(program), n_samples=len(recorded))
+    y = render_stem(list(read_notes(midi_path)), soundfont=find_soundfont(soundfont), program=int(program), n_samples=len(recorded))
     level = active_level(y)
     if level <= 0:
         raise ParameterError(f"{soundfont} program {program} rendered silence for {midi_path.name}")
