@@ -13,6 +13,7 @@ from typing import Any
 
 from septimbre.data.performance import MAX_BEND_CENTS
 from septimbre.data.programs import GM_PROGRAMS
+from septimbre.data.room import TILT_LIMIT_DB
 from septimbre.data.soundfonts import SOUNDFONTS
 from septimbre.utils.config_files import config_path, load_derived_json
 from septimbre.utils.errors import ParameterError
@@ -123,6 +124,14 @@ class DataConfig:
         Probability that a stem is played by a drawn source-filter instrument
         (:mod:`septimbre.data.synth`) instead of its soundfont; the program still sets its range,
         polyphony and envelope kind. 0 (the default) renders every earlier split unchanged.
+    family_tilt_db_per_octave : dict
+        ``{family: [min, max]}``: the EQ tilt range (dB per octave) of that family's stems, in place
+        of ``room["tilt_db_per_octave"]``; the same single draw, so ``{}`` (the default) renders
+        every earlier split unchanged. Lets one split darken the winds and strings while the piano
+        stays bright, as in the TRIOS recordings.
+    tilt_limit_db : float
+        Largest boost or cut the EQ tilt may reach at any frequency, dB (default
+        :data:`septimbre.data.room.TILT_LIMIT_DB`, 12, which every earlier split used).
     performance, room : dict
         Ranges of the performance and room augmentations (defaults in this module).
     """
@@ -137,6 +146,8 @@ class DataConfig:
     score_accompaniment_prob: float = 0.0
     family_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAMILY_WEIGHTS))
     synth_prob: float = 0.0
+    family_tilt_db_per_octave: dict[str, list[float]] = field(default_factory=dict)
+    tilt_limit_db: float = TILT_LIMIT_DB
     performance: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PERFORMANCE))
     room: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROOM))
 
@@ -155,6 +166,15 @@ class DataConfig:
             raise ParameterError("score_accompaniment_prob must be in [0, 1]")
         if not (0.0 <= self.synth_prob <= 1.0):
             raise ParameterError("synth_prob must be in [0, 1]")
+        for family, span in self.family_tilt_db_per_octave.items():
+            if family not in DEFAULT_FAMILY_WEIGHTS:
+                raise ParameterError(f"family_tilt_db_per_octave: unknown family {family!r}; known: "
+                                     f"{sorted(DEFAULT_FAMILY_WEIGHTS)}")
+            if len(span) != 2 or not -24.0 <= span[0] <= span[1] <= 24.0:
+                raise ParameterError(f"family_tilt_db_per_octave[{family!r}] must be [min, max] dB per octave "
+                                     "with -24 <= min <= max <= 24")
+        if not 0.0 < self.tilt_limit_db <= 48.0:
+            raise ParameterError("tilt_limit_db must be in (0, 48] dB")
         if len(self.n_instruments_weights) > 4 or sum(self.n_instruments_weights) <= 0:
             raise ParameterError(f"n_instruments_weights: up to {MAX_INSTRUMENTS} non-negative weights")
         lo, hi = self.duration_s
@@ -199,7 +219,7 @@ class DataConfig:
 
 
 #: Fields whose dict values a derived config merges key by key into its base's (the others replace).
-MERGED_FIELDS = ("performance", "room", "family_weights")
+MERGED_FIELDS = ("performance", "room", "family_weights", "family_tilt_db_per_octave")
 
 
 def load_config_dict(path: str | Path) -> dict[str, Any]:

@@ -394,8 +394,8 @@ def make_example(config: DataConfig, index: int, *, attempt: int = 0) -> Example
             log.warning("example %d: silent stem (%s program %d); dropped", index, sf_key, prog)
             continue
         gain_db = _u(rng, room["gain_db"])
-        tilt = _u(rng, room["tilt_db_per_octave"])
-        audio = eq_tilt(audio / level * 0.1, db_per_octave=tilt) * 10.0 ** (gain_db / 20.0)
+        tilt = _u(rng, config.family_tilt_db_per_octave.get(info.family, room["tilt_db_per_octave"]))
+        audio = eq_tilt(audio / level * 0.1, db_per_octave=tilt, limit_db=config.tilt_limit_db) * 10.0 ** (gain_db / 20.0)
         labelled = played
         if rearticulated and perf["rearticulate_labels"] == "score":
             # The break is in the audio only; labels keep the written lengths, as score-aligned

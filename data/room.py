@@ -32,21 +32,24 @@ def zero_phase_eq(x: np.ndarray, gain_db_at: Callable[[np.ndarray], np.ndarray],
     return sfft.irfft(spec * 10.0 ** (gain_db / 20.0), n=n_fft)[..., :n].astype(np.float32)
 
 
-def eq_tilt(x: np.ndarray, *, db_per_octave: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+def eq_tilt(x: np.ndarray, *, db_per_octave: float, limit_db: float = TILT_LIMIT_DB,
+            sr: int = SAMPLE_RATE) -> np.ndarray:
     """Spectral tilt of ``db_per_octave`` around TILT_PIVOT_HZ (zero-phase, FFT domain).
 
     Parameters
     ----------
     x : ndarray, shape (samples,)
     db_per_octave : float
-        Positive brightens, negative darkens; clipped to +-TILT_LIMIT_DB overall.
+        Positive brightens, negative darkens.
+    limit_db : float
+        The gain is clipped to +-``limit_db`` dB at every frequency.
     """
     if db_per_octave == 0.0:
         return x
 
     def gain_db(f: np.ndarray) -> np.ndarray:
         octaves = np.log2(np.maximum(f, 20.0) / TILT_PIVOT_HZ)
-        return np.clip(db_per_octave * octaves, -TILT_LIMIT_DB, TILT_LIMIT_DB)
+        return np.clip(db_per_octave * octaves, -limit_db, limit_db)
 
     return zero_phase_eq(x, gain_db, sr=sr)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from septimbre.data.notes import ScoreNote
 from septimbre.data.targets import notes_to_roll
+from septimbre.utils.audio import load_audio
 from septimbre.utils.constants import N_PITCHES, SAMPLE_RATE, midi_to_hz, n_frames
-from septimbre.utils.errors import AudioLoadError, MissingResourceError
+from septimbre.utils.errors import MissingResourceError
 
 #: Environment variable naming the TRIOS folder.
 TRIOS_ENV = "SEPTIMBRE_TRIOS"
@@ -94,15 +95,8 @@ def list_pieces(root: str | Path | None = None) -> list[str]:
 
 
 def _read_audio(path: Path) -> np.ndarray:
-    import soundfile as sf
-    import soxr
-
-    try:
-        x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioLoadError(f"cannot read {path}: {exc}") from exc
-    x = x.mean(axis=1)
-    return soxr.resample(x, sr, SAMPLE_RATE, quality="HQ").astype(np.float32) if sr != SAMPLE_RATE else x
+    """A TRIOS recording as mono float32 at SAMPLE_RATE (AudioLoadError names a bad file)."""
+    return load_audio(path, sr=SAMPLE_RATE)
 
 
 def read_notes(path: Path) -> tuple[ScoreNote, ...]:

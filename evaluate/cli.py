@@ -12,7 +12,7 @@ Commands::
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
-        [--render-programs 70,0] [--model X.onnx] [--trios DIR]
+        [--swap [--render-programs 70,0] [--transplant]] [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
@@ -133,9 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--masker", required=True, help="the part whose gain changes (e.g. piano)")
     masking.add_argument("--gains", type=_csv_of(float, "numbers"), default=None,
                          help="comma-separated masker gains in dB (default 0,-6,-12,-18,-24,-36)")
+    masking.add_argument("--swap", action="store_true",
+                         help="instead of the curve: render the part and the masker from their MIDI with the "
+                              "training soundfonts and count recorded vs rendered pairings (swap table)")
     masking.add_argument("--render-programs", type=_csv_of(int, "integers"), default=None, metavar="PART,MASKER",
-                         help="instead of the curve: GM programs to render the part and the masker from their "
-                              "MIDI with the training soundfonts, and count recorded vs rendered pairings")
+                         help="GM programs of the renders (implies --swap; default: each instrument's nearest "
+                              "GM program)")
+    masking.add_argument("--transplant", action="store_true",
+                         help="with the swap table: also swap the spectro-temporal envelope between the recorded "
+                              "part and its renders (1/3 and 1/12 octave bands) and count again")
     masking.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     masking.add_argument("--trios", type=Path, default=None)
 
@@ -224,17 +230,22 @@ def _decoder_stages(args) -> int:
 
 def _masking(args) -> int:
     from septimbre.evaluate.masking import (
-        DEFAULT_GAINS_DB, format_masking, format_swap, trios_masking_curve, trios_swap_table,
+        DEFAULT_GAINS_DB, format_masking, format_swap, format_transplant, trios_masking_curve, trios_swap_table,
+        trios_transplant_table,
     )
 
-    if args.render_programs is not None:
-        if len(args.render_programs) != 2:
+    root = args.trios or default_trios_dir()
+    if args.swap or args.render_programs is not None or args.transplant:
+        if args.render_programs is not None and len(args.render_programs) != 2:
             raise SeptimbreError("--render-programs takes two GM programs: the part's and the masker's")
-        rows = trios_swap_table(args.trios or default_trios_dir(), args.piece, args.part, args.masker,
-                                tuple(args.render_programs), model=args.model)
+        programs = None if args.render_programs is None else tuple(args.render_programs)
+        rows = trios_swap_table(root, args.piece, args.part, args.masker, programs, model=args.model)
         print(format_swap(rows, part=args.part, masker=args.masker))
+        if args.transplant:
+            rows = trios_transplant_table(root, args.piece, args.part, args.masker, programs, model=args.model)
+            print(format_transplant(rows, part=args.part, masker=args.masker))
         return 0
-    points = trios_masking_curve(args.trios or default_trios_dir(), args.piece, args.part, args.masker,
+    points = trios_masking_curve(root, args.piece, args.part, args.masker,
                                  model=args.model, gains_db=args.gains or DEFAULT_GAINS_DB)
     print(format_masking(points, part=args.part, masker=args.masker))
     return 0

@@ -14,7 +14,15 @@ material; thresholds are never chosen here.
 instead *whose sound* makes the loss: each of the two parts is also rendered from its MIDI file
 with the training soundfonts (GM programs given; needs FluidSynth, the ``data`` extra), scaled to the
 recording's median active level, and the part's notes are counted for the recorded and rendered
-versions of both, alone and together (the other parts left out).
+versions of both, alone and together (the other parts left out). The programs default to each TRIOS
+instrument's nearest GM program (:data:`septimbre.data.trios.INSTRUMENT_PROGRAMS`) with ``--swap``.
+
+``... --swap --transplant`` tells *what* in the sound makes the loss: the rendered part is given the
+recording's spectro-temporal envelope (its power in bands of 1/3 or 1/12 octave, frame by frame) and
+the recording the render's, keeping each one's own fine structure (exact partial frequencies,
+vibrato, noise within a band), and the part's notes are counted alone and beside the recorded
+masker. If the render turns as fragile as the recording, level, timbre and dynamics explain the
+loss (what EQ, gain and envelope augmentations can reach); if it does not, the fine structure does.
 """
 
 from __future__ import annotations
@@ -28,13 +36,19 @@ import numpy as np
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.references import midi_notes
 from septimbre.evaluate.table import align_columns
-from septimbre.utils.constants import SAMPLE_RATE
+from septimbre.utils.constants import HOP_LENGTH, SAMPLE_RATE
 from septimbre.utils.errors import MissingResourceError, ParameterError
 
 #: Masker gains of the default curve, dB relative to the recording.
 DEFAULT_GAINS_DB: tuple[float, ...] = (0.0, -6.0, -12.0, -18.0, -24.0, -36.0)
 #: Soundfonts of the swap table: the three the training splits use (the fourth is held out).
 SWAP_SOUNDFONTS: tuple[str, ...] = ("TimGM6mb", "sf_GMbank", "MuseScore_General")
+#: Band widths (octaves) of the envelope transplant's rows.
+TRANSPLANT_BANDS_OCTAVES: tuple[float, ...] = (1.0 / 3.0, 1.0 / 12.0)
+#: FFT size of the envelope transplant, samples at SAMPLE_RATE (93 ms; the hop is HOP_LENGTH).
+TRANSPLANT_N_FFT = 2048
+#: Largest gain the transplant applies to one time-frequency cell, dB.
+TRANSPLANT_MAX_GAIN_DB = 60.0
 #: Blocks of 2048 samples whose RMS is under this fraction of a track's loudest block are not "active".
 ACTIVE_FRACTION = 0.03
 
@@ -177,28 +191,137 @@ def swap_table(part_track: np.ndarray, masker_track: np.ndarray, reference: np.n
     return rows
 
 
-def trios_swap_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int], *,
-                     model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS) -> list[SwapRow]:
-    """:func:`swap_table` of a TRIOS piece: ``programs`` are the GM programs of the part and the masker."""
+def default_programs(part: str, masker: str) -> tuple[int, int]:
+    """The nearest GM programs of two TRIOS instruments (:data:`septimbre.data.trios.INSTRUMENT_PROGRAMS`)."""
+    from septimbre.data.trios import INSTRUMENT_PROGRAMS
+
+    missing = [n for n in (part, masker) if n not in INSTRUMENT_PROGRAMS]
+    if missing:
+        raise ParameterError(f"no GM program known for {', '.join(missing)}: give --render-programs PART,MASKER "
+                             f"(known: {', '.join(sorted(INSTRUMENT_PROGRAMS))})")
+    return INSTRUMENT_PROGRAMS[part], INSTRUMENT_PROGRAMS[masker]
+
+
+def _trios_pair(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None,
+                model: Path | None):
+    """``(part_track, masker_track, reference, transcribe, render)`` of a TRIOS piece for
+    :func:`swap_table` and :func:`transplant_table`; ``programs`` None: :func:`default_programs`."""
     folder = Path(root) / piece
     for name in (part, masker):
         if not (folder / f"{name}.mid").is_file():
             raise MissingResourceError(f"no reference {name}.mid in {folder}")
     if part == masker:
         raise ParameterError("the masker must be another part than the one scored")
+    programs = default_programs(part, masker) if programs is None else programs
     tracks = piece_tracks(folder)
     for name in (part, masker):
         if name not in tracks:
             raise MissingResourceError(f"no recording {name}.flac in {folder}")
-    transcribe = _transcriber(model)
     names = {"part": part, "masker": masker}
     program = {"part": programs[0], "masker": programs[1]}
 
     def render(which: str, soundfont: str) -> np.ndarray:
         return render_like(folder / f"{names[which]}.mid", program[which], soundfont, tracks[names[which]])
 
-    return swap_table(tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), transcribe, render,
-                      soundfonts=soundfonts)
+    return tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), _transcriber(model), render
+
+
+def trios_swap_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None = None, *,
+                     model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS) -> list[SwapRow]:
+    """:func:`swap_table` of a TRIOS piece: ``programs`` are the GM programs of the part and the masker
+    (default: :func:`default_programs`)."""
+    return swap_table(*_trios_pair(root, piece, part, masker, programs, model), soundfonts=soundfonts)
+
+
+def _band_smoother(band_octaves: float, n_fft: int) -> np.ndarray:
+    """``(bins, bins)`` rows of Gaussian weights in log-frequency, standard deviation half a band."""
+    logf = np.log2(np.maximum(np.fft.rfftfreq(n_fft, 1.0 / SAMPLE_RATE), 20.0))
+    w = np.exp(-0.5 * ((logf[:, None] - logf[None, :]) / (band_octaves / 2.0)) ** 2)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def transplant_envelope(src: np.ndarray, env_from: np.ndarray, *, band_octaves: float,
+                        n_fft: int = TRANSPLANT_N_FFT, hop: int = HOP_LENGTH) -> np.ndarray:
+    """``src`` given the spectro-temporal envelope of ``env_from`` (both (samples,) at SAMPLE_RATE).
+
+    Both short-time spectra (Hann, ``n_fft``, ``hop``) have their power smoothed across frequency
+    over ``band_octaves``; each cell of ``src``'s spectrum is scaled by the square root of the ratio
+    (at most TRANSPLANT_MAX_GAIN_DB) and resynthesised, so band levels and their course in time
+    follow ``env_from`` while partial frequencies, vibrato and noise inside a band stay ``src``'s.
+    Returns float32 of ``src``'s length, scaled to ``env_from``'s :func:`active_level`.
+    """
+    from scipy.signal import istft, stft
+
+    if band_octaves <= 0:
+        raise ParameterError("band_octaves must be > 0")
+    src = np.asarray(src, np.float64)
+    kw = dict(fs=SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
+    _, _, s_spec = stft(src, **kw)
+    _, _, e_spec = stft(np.asarray(env_from, np.float64)[: len(src)], **kw)
+    smooth = _band_smoother(band_octaves, n_fft)
+    p_src, p_env = smooth @ np.abs(s_spec) ** 2, smooth @ np.abs(e_spec) ** 2
+    gain = np.sqrt(p_env / np.maximum(p_src, p_src.max() * 1e-12 + 1e-30))
+    _, y = istft(s_spec * np.minimum(gain, 10.0 ** (TRANSPLANT_MAX_GAIN_DB / 20.0)), **kw)
+    y = np.pad(y[: len(src)], (0, max(0, len(src) - len(y))))
+    level = active_level(y)
+    return (y * (active_level(env_from) / level if level > 0 else 0.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TransplantRow:
+    """The part's notes found (of ``total``) after an envelope transplant in bands of ``band_octaves``.
+
+    ``rendered_*``: the part rendered with ``soundfont``, given the recording's envelope;
+    ``recorded_*``: the recording given the render's envelope; alone and beside the recorded masker.
+    """
+
+    soundfont: str
+    band_octaves: float
+    total: int
+    rendered_alone: int
+    rendered_with_masker: int
+    recorded_alone: int
+    recorded_with_masker: int
+
+
+def transplant_table(part_track: np.ndarray, masker_track: np.ndarray, reference: np.ndarray, transcribe, render, *,
+                     soundfonts: Sequence[str] = SWAP_SOUNDFONTS,
+                     bands_octaves: Sequence[float] = TRANSPLANT_BANDS_OCTAVES) -> list[TransplantRow]:
+    """Envelope transplants between the recorded part and its renders, counted alone and beside the
+    recorded masker; arguments as in :func:`swap_table`. One row per soundfont and band width."""
+
+    def found(audio: np.ndarray) -> int:
+        return int(M.matched_reference(reference, transcribe(np.asarray(audio, np.float32))).sum())
+
+    rows = []
+    for sf in soundfonts:
+        rendered = render("part", sf)
+        for band in bands_octaves:
+            ren = transplant_envelope(rendered, part_track, band_octaves=band)
+            rec = transplant_envelope(part_track, rendered, band_octaves=band)
+            rows.append(TransplantRow(sf, float(band), len(reference), found(ren), found(ren + masker_track),
+                                      found(rec), found(rec + masker_track)))
+    return rows
+
+
+def trios_transplant_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None = None,
+                           *, model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS,
+                           bands_octaves: Sequence[float] = TRANSPLANT_BANDS_OCTAVES) -> list[TransplantRow]:
+    """:func:`transplant_table` of a TRIOS piece; arguments as in :func:`trios_swap_table`."""
+    return transplant_table(*_trios_pair(root, piece, part, masker, programs, model), soundfonts=soundfonts,
+                            bands_octaves=bands_octaves)
+
+
+def format_transplant(rows: Sequence[TransplantRow], *, part: str, masker: str) -> str:
+    """The transplant table: per soundfont and band width, the part's notes found after each transplant."""
+    total = rows[0].total if rows else 0
+    table = [["soundfont", "bands", f"rend. {part}, rec. envelope", f"+ rec. {masker}",
+              f"rec. {part}, rend. envelope", f"+ rec. {masker}"]]
+    for r in rows:
+        table.append([r.soundfont, f"1/{round(1.0 / r.band_octaves)} oct", str(r.rendered_alone),
+                      str(r.rendered_with_masker), str(r.recorded_alone), str(r.recorded_with_masker)])
+    return (f"{part} notes found of {total} after envelope transplants (band power frame by frame; "
+            f"fine structure kept)\n" + align_columns(table))
 
 
 def format_swap(rows: Sequence[SwapRow], *, part: str, masker: str) -> str:

@@ -19,7 +19,7 @@ DIGESTS = json.loads((Path(__file__).parent / "fixtures" / "data_config_digests.
 
 #: Fields added after the digests were taken, with the value that renders as before they existed: a
 #: config holding that value resolves to its old digest (so the new field cannot hide a change).
-ADDED_LATER = {"synth_prob": 0.0}
+ADDED_LATER = {"synth_prob": 0.0, "family_tilt_db_per_octave": {}, "tilt_limit_db": 12.0}
 
 
 @pytest.mark.parametrize("name", sorted(DIGESTS))

@@ -830,6 +830,46 @@ def test_fundamental_cut_changes_audio_only_and_draws_from_its_own_stream():
         tiny_config(room={"fundamental_cut_db": [10.0, 5.0]})
 
 
+def test_eq_tilt_clips_at_its_limit():
+    from septimbre.data.room import TILT_LIMIT_DB, eq_tilt
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    x = np.sin(2 * np.pi * 8000.0 * t).astype(np.float32)  # three octaves above the 1 kHz pivot
+    level = lambda y: 20 * np.log10(np.sqrt(np.mean(y[2000:-2000] ** 2)) / np.sqrt(np.mean(x[2000:-2000] ** 2)))
+    assert level(eq_tilt(x, db_per_octave=-6.0)) == pytest.approx(-TILT_LIMIT_DB, abs=0.2)
+    assert level(eq_tilt(x, db_per_octave=-6.0, limit_db=24.0)) == pytest.approx(-18.0, abs=0.2)
+    assert level(eq_tilt(x, db_per_octave=-10.0, limit_db=24.0)) == pytest.approx(-24.0, abs=0.2)
+
+
+def test_family_tilt_ranges_replace_the_room_range_for_their_families_only():
+    from septimbre.data.example import make_example
+    from septimbre.data.programs import program_info
+
+    base = dict(soundfonts={"TimGM6mb": {"programs": [0, 40, 71]}}, n_instruments_weights=[0, 0, 1])
+    plain = make_example(tiny_config(**base, tilt_limit_db=30.0), 5)
+    tilted = make_example(tiny_config(**base, tilt_limit_db=30.0,
+                                      family_tilt_db_per_octave={"strings": [-20.0, -20.0], "reed": [-20.0, -20.0]}), 5)
+    assert tilted.notes == plain.notes and tilted.meta["programs"] == plain.meta["programs"]
+    np.testing.assert_array_equal(tilted.rolls, plain.rolls)
+    families = [program_info(m["program"]).family for m in plain.meta["instruments"]]
+    assert "piano" in families and ({"strings", "reed"} & set(families))
+    for fam, a, b, sa, sb in zip(families, plain.meta["instruments"], tilted.meta["instruments"], plain.stems,
+                                 tilted.stems):
+        assert a["gain_db"] == b["gain_db"]  # the same draws, in the same order
+        if fam in ("strings", "reed"):
+            assert b["tilt_db_per_octave"] == -20.0 and not np.allclose(sa, sb)
+        else:
+            assert b["tilt_db_per_octave"] == a["tilt_db_per_octave"]
+            scale = float(np.dot(sa, sb) / np.dot(sa, sa))  # the mix's peak normalisation is shared
+            np.testing.assert_allclose(sb, scale * sa, atol=1e-5)
+    with pytest.raises(ParameterError, match="unknown family"):
+        tiny_config(family_tilt_db_per_octave={"violins": [-3.0, 0.0]})
+    with pytest.raises(ParameterError, match="family_tilt"):
+        tiny_config(family_tilt_db_per_octave={"reed": [0.0, -3.0]})
+    with pytest.raises(ParameterError, match="tilt_limit_db"):
+        tiny_config(tilt_limit_db=0.0)
+
+
 # ---------------------------------------------------------------- source-filter synthesizer
 
 

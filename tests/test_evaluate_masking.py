@@ -129,3 +129,72 @@ def test_swap_command_renders_with_the_training_soundfonts(tmp_path, capsys):
     assert [line.split()[0] for line in lines[-3:]] == list(SWAP_SOUNDFONTS)
     assert main([*args, "--render-programs", "40"]) == 2
     assert "two GM programs" in capsys.readouterr().err
+    # --swap alone takes each TRIOS instrument's nearest GM program; --transplant adds its table.
+    assert main([*args, "--swap", "--transplant"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "recorded violin alone 1," in lines[1] and "after envelope transplants" in lines[7]
+    assert [line.split()[:2] for line in lines[-6:]] == [[sf, band] for sf in SWAP_SOUNDFONTS
+                                                         for band in ("1/3", "1/12")]
+    (piece / "violin.flac").rename(piece / "harp.flac")
+    (piece / "violin.mid").rename(piece / "harp.mid")
+    assert main([*args[:6], "harp", *args[7:], "--swap"]) == 2
+    assert "no GM program known for harp" in capsys.readouterr().err
+
+
+def _harmonic(f0: float, levels_db, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return sum(10 ** (g / 20) * np.sin(2 * np.pi * (k + 1) * f0 * t) for k, g in enumerate(levels_db)).astype(np.float32)
+
+
+def _peak_db(x: np.ndarray, f: float) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)), 8 * len(x)))
+    freqs = np.fft.rfftfreq(8 * len(x), 1 / SAMPLE_RATE)
+    band = (freqs > f * 2 ** (-1 / 24)) & (freqs < f * 2 ** (1 / 24))
+    return 20 * np.log10(spec[band].max())
+
+
+def test_transplant_takes_band_levels_and_timing_but_keeps_partial_frequencies():
+    from septimbre.evaluate.masking import transplant_envelope
+
+    src = _harmonic(220.0, [0, 0, 0])  # three equal partials
+    dark = _harmonic(223.0, [-30, 0, -30])  # partial 2 on top, 23 cents sharp
+    dark[: SAMPLE_RATE // 2] = 0.0  # and silent for the first half second
+    y = transplant_envelope(src, dark, band_octaves=1 / 12)
+    assert y.shape == src.shape and y.dtype == np.float32
+    second = y[SAMPLE_RATE // 2 + 2048:]
+    assert _peak_db(second, 440.0) - _peak_db(second, 220.0) > 20  # partial balance of the envelope source
+    assert _peak_db(second, 440.0) - _peak_db(second, 660.0) > 20
+    spec = np.abs(np.fft.rfft(second * np.hanning(len(second)), 8 * len(second)))
+    freqs = np.fft.rfftfreq(8 * len(second), 1 / SAMPLE_RATE)
+    assert abs(freqs[np.argmax(spec)] - 440.0) < 1.0  # src's partial frequency, not 446 Hz
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))
+    assert rms(y[1024: SAMPLE_RATE // 2 - 2048]) < 1e-3 * rms(second)  # the envelope source's silence
+    same = transplant_envelope(src, src, band_octaves=1 / 3)
+    np.testing.assert_allclose(same[2048:-2048], src[2048:-2048], atol=1e-3)
+    with pytest.raises(ParameterError, match="band_octaves"):
+        transplant_envelope(src, dark, band_octaves=0.0)
+
+
+def test_transplant_table_counts_both_directions_beside_the_masker():
+    from septimbre.evaluate.masking import format_transplant, transplant_table
+
+    tracks = _tracks()
+    t = np.arange(len(tracks["violin"])) / SAMPLE_RATE
+    loud = (4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)  # a "render" 22 dB louder than the part
+
+    def transcribe(audio):
+        # Hears the note while the 440 Hz partial stands 10 dB above the rest of the spectrum.
+        spec = np.abs(np.fft.rfft(audio)) ** 2
+        k = int(round(440 * len(audio) / SAMPLE_RATE))
+        peak = spec[k - 3:k + 4].sum()
+        ratio_db = 10 * np.log10((peak + 1e-30) / (spec.sum() - peak + 1e-12 * peak + 1e-30))
+        return REF.copy() if ratio_db > 10 else np.zeros((0, 3))
+
+    rows = transplant_table(tracks["violin"], tracks["piano"], REF, transcribe, lambda which, sf: loud,
+                            soundfonts=("A",), bands_octaves=(1 / 3,))
+    (r,) = rows
+    # The level travels with the envelope: the render at the recording's level is masked like it,
+    # the recording at the render's level (22 dB up) is not.
+    assert (r.soundfont, r.total, r.rendered_alone, r.rendered_with_masker) == ("A", 1, 1, 0)
+    assert (r.recorded_alone, r.recorded_with_masker) == (1, 1)
+    assert format_transplant(rows, part="violin", masker="piano").splitlines()[-1].split()[:4] == ["A", "1/3", "oct", "1"]
