@@ -12,7 +12,8 @@ Commands::
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
-        [--swap [--render-programs 70,0] [--transplant]] [--model X.onnx] [--trios DIR]
+        [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--model X.onnx]
+        [--trios DIR]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
@@ -139,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--render-programs", type=_csv_of(int, "integers"), default=None, metavar="PART,MASKER",
                          help="GM programs of the renders (implies --swap; default: each instrument's nearest "
                               "GM program)")
+    masking.add_argument("--part-tilt", type=float, default=0.0, metavar="DB_PER_OCTAVE",
+                         help="with the swap table: tilt the rendered part with the data engine's EQ (negative "
+                              "darkens), as a training split's draw would")
+    masking.add_argument("--tilt-limit", type=float, default=None, metavar="DB",
+                         help="clip of --part-tilt, dB (default: the data engine's, 12)")
     masking.add_argument("--transplant", action="store_true",
                          help="with the swap table: also swap the spectro-temporal envelope between the recorded "
                               "part and its renders (1/3 and 1/12 octave bands) and count again")
@@ -235,14 +241,19 @@ def _masking(args) -> int:
     )
 
     root = args.trios or default_trios_dir()
-    if args.swap or args.render_programs is not None or args.transplant:
+    if args.swap or args.render_programs is not None or args.transplant or args.part_tilt:
         if args.render_programs is not None and len(args.render_programs) != 2:
             raise SeptimbreError("--render-programs takes two GM programs: the part's and the masker's")
         programs = None if args.render_programs is None else tuple(args.render_programs)
-        rows = trios_swap_table(root, args.piece, args.part, args.masker, programs, model=args.model)
+        rows = trios_swap_table(root, args.piece, args.part, args.masker, programs, model=args.model,
+                                part_tilt=(args.part_tilt, args.tilt_limit))
+        if args.part_tilt:
+            limit = "the data engine's 12" if args.tilt_limit is None else f"{args.tilt_limit:g}"
+            print(f"rendered {args.part} tilted {args.part_tilt:+g} dB per octave around 1 kHz (clipped at {limit} dB)")
         print(format_swap(rows, part=args.part, masker=args.masker))
         if args.transplant:
-            rows = trios_transplant_table(root, args.piece, args.part, args.masker, programs, model=args.model)
+            rows = trios_transplant_table(root, args.piece, args.part, args.masker, programs, model=args.model,
+                                          part_tilt=(args.part_tilt, args.tilt_limit))
             print(format_transplant(rows, part=args.part, masker=args.masker))
         return 0
     points = trios_masking_curve(root, args.piece, args.part, args.masker,

@@ -156,14 +156,24 @@ def active_level(audio: np.ndarray, *, block: int = 2048) -> float:
     return float(np.median(rms[rms > rms.max() * ACTIVE_FRACTION]))
 
 
-def render_like(midi_path: Path, program: int, soundfont: str, recorded: np.ndarray) -> np.ndarray:
+def render_like(midi_path: Path, program: int, soundfont: str, recorded: np.ndarray, *,
+                tilt_db_per_octave: float = 0.0, tilt_limit_db: float | None = None) -> np.ndarray:
     """The notes of ``midi_path`` rendered with ``program`` of ``soundfont``, as long as ``recorded``
-    and scaled to its :func:`active_level` (float32 at SAMPLE_RATE)."""
+    and scaled to its :func:`active_level` (float32 at SAMPLE_RATE).
+
+    ``tilt_db_per_octave`` (with ``tilt_limit_db``, default the data engine's) darkens or brightens
+    the render first with the data engine's EQ tilt (:func:`septimbre.data.room.eq_tilt`), as a
+    training split's ``tilt_db_per_octave`` draw would.
+    """
     from septimbre.data.render import render_stem
+    from septimbre.data.room import TILT_LIMIT_DB, eq_tilt
     from septimbre.data.soundfonts import find_soundfont
     from septimbre.data.trios import read_notes
 
     y = render_stem(list(read_notes(midi_path)), soundfont=find_soundfont(soundfont), program=int(program), n_samples=len(recorded))
+    if tilt_db_per_octave:
+        y = eq_tilt(y, db_per_octave=float(tilt_db_per_octave),
+                    limit_db=TILT_LIMIT_DB if tilt_limit_db is None else float(tilt_limit_db))
     level = active_level(y)
     if level <= 0:
         raise ParameterError(f"{soundfont} program {program} rendered silence for {midi_path.name}")
@@ -203,9 +213,10 @@ def default_programs(part: str, masker: str) -> tuple[int, int]:
 
 
 def _trios_pair(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None,
-                model: Path | None):
+                model: Path | None, part_tilt: tuple[float, float | None] = (0.0, None)):
     """``(part_track, masker_track, reference, transcribe, render)`` of a TRIOS piece for
-    :func:`swap_table` and :func:`transplant_table`; ``programs`` None: :func:`default_programs`."""
+    :func:`swap_table` and :func:`transplant_table`; ``programs`` None: :func:`default_programs`;
+    ``part_tilt``: ``(dB per octave, limit dB)`` of the EQ tilt given to the rendered part."""
     folder = Path(root) / piece
     for name in (part, masker):
         if not (folder / f"{name}.mid").is_file():
@@ -221,16 +232,20 @@ def _trios_pair(root: Path, piece: str, part: str, masker: str, programs: tuple[
     program = {"part": programs[0], "masker": programs[1]}
 
     def render(which: str, soundfont: str) -> np.ndarray:
-        return render_like(folder / f"{names[which]}.mid", program[which], soundfont, tracks[names[which]])
+        tilt, limit = part_tilt if which == "part" else (0.0, None)
+        return render_like(folder / f"{names[which]}.mid", program[which], soundfont, tracks[names[which]],
+                           tilt_db_per_octave=tilt, tilt_limit_db=limit)
 
     return tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), _transcriber(model), render
 
 
 def trios_swap_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None = None, *,
-                     model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS) -> list[SwapRow]:
+                     model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS,
+                     part_tilt: tuple[float, float | None] = (0.0, None)) -> list[SwapRow]:
     """:func:`swap_table` of a TRIOS piece: ``programs`` are the GM programs of the part and the masker
-    (default: :func:`default_programs`)."""
-    return swap_table(*_trios_pair(root, piece, part, masker, programs, model), soundfonts=soundfonts)
+    (default: :func:`default_programs`); ``part_tilt`` = (dB per octave, limit dB or None for the data
+    engine's) tilts the rendered part as a training split's EQ draw would."""
+    return swap_table(*_trios_pair(root, piece, part, masker, programs, model, part_tilt), soundfonts=soundfonts)
 
 
 def _band_smoother(band_octaves: float, n_fft: int) -> np.ndarray:
@@ -306,10 +321,11 @@ def transplant_table(part_track: np.ndarray, masker_track: np.ndarray, reference
 
 def trios_transplant_table(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None = None,
                            *, model: Path | None = None, soundfonts: Sequence[str] = SWAP_SOUNDFONTS,
-                           bands_octaves: Sequence[float] = TRANSPLANT_BANDS_OCTAVES) -> list[TransplantRow]:
+                           bands_octaves: Sequence[float] = TRANSPLANT_BANDS_OCTAVES,
+                           part_tilt: tuple[float, float | None] = (0.0, None)) -> list[TransplantRow]:
     """:func:`transplant_table` of a TRIOS piece; arguments as in :func:`trios_swap_table`."""
-    return transplant_table(*_trios_pair(root, piece, part, masker, programs, model), soundfonts=soundfonts,
-                            bands_octaves=bands_octaves)
+    return transplant_table(*_trios_pair(root, piece, part, masker, programs, model, part_tilt),
+                            soundfonts=soundfonts, bands_octaves=bands_octaves)
 
 
 def format_transplant(rows: Sequence[TransplantRow], *, part: str, masker: str) -> str:

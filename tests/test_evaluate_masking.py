@@ -135,6 +135,10 @@ def test_swap_command_renders_with_the_training_soundfonts(tmp_path, capsys):
     assert "recorded violin alone 1," in lines[1] and "after envelope transplants" in lines[7]
     assert [line.split()[:2] for line in lines[-6:]] == [[sf, band] for sf in SWAP_SOUNDFONTS
                                                          for band in ("1/3", "1/12")]
+    assert main([*args, "--part-tilt", "-12", "--tilt-limit", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "rendered violin tilted -12 dB per octave around 1 kHz (clipped at 20 dB)"
+    assert [line.split()[0] for line in lines[-3:]] == list(SWAP_SOUNDFONTS)
     (piece / "violin.flac").rename(piece / "harp.flac")
     (piece / "violin.mid").rename(piece / "harp.mid")
     assert main([*args[:6], "harp", *args[7:], "--swap"]) == 2
@@ -198,3 +202,31 @@ def test_transplant_table_counts_both_directions_beside_the_masker():
     assert (r.soundfont, r.total, r.rendered_alone, r.rendered_with_masker) == ("A", 1, 1, 0)
     assert (r.recorded_alone, r.recorded_with_masker) == (1, 1)
     assert format_transplant(rows, part="violin", masker="piano").splitlines()[-1].split()[:4] == ["A", "1/3", "oct", "1"]
+
+
+def test_a_tilted_render_is_darker_at_the_recordings_level(tmp_path):
+    pytest.importorskip("fluidsynth", reason="pyfluidsynth (septimbre[train]) not installed")
+    pretty_midi = pytest.importorskip("pretty_midi")
+    from septimbre.data.soundfonts import find_soundfont
+    from septimbre.evaluate.masking import active_level, render_like
+    from septimbre.utils.errors import MissingResourceError
+
+    try:
+        find_soundfont("TimGM6mb")
+    except MissingResourceError as exc:  # pragma: no cover - CI installs it
+        pytest.skip(f"needs TimGM6mb: {exc}")
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=56)
+    inst.notes = [pretty_midi.Note(velocity=100, pitch=60, start=0.1, end=0.9)]
+    pm.instruments.append(inst)
+    pm.write(str(tmp_path / "trumpet.mid"))
+    recorded = _tracks()["violin"][:SAMPLE_RATE]
+    plain = render_like(tmp_path / "trumpet.mid", 56, "TimGM6mb", recorded)
+    dark = render_like(tmp_path / "trumpet.mid", 56, "TimGM6mb", recorded, tilt_db_per_octave=-12.0, tilt_limit_db=20.0)
+    assert active_level(plain) == pytest.approx(active_level(recorded), rel=1e-3)
+    assert active_level(dark) == pytest.approx(active_level(recorded), rel=1e-3)
+    seg = slice(int(0.3 * SAMPLE_RATE), int(0.8 * SAMPLE_RATE))
+    balance = lambda y: _peak_db(y[seg], 4 * 261.63) - _peak_db(y[seg], 261.63)  # partial 4 over the fundamental
+    # Around the 1 kHz pivot: the fundamental (1.93 octaves below) gains +23 dB, clipped at +20; partial 4
+    # (0.07 octave above) loses 0.8 dB.
+    assert balance(plain) - balance(dark) == pytest.approx(20.8, abs=1.0)
