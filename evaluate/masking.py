@@ -147,6 +147,15 @@ class SwapRow:
     rendered_with_rendered_masker: int | None = None
 
 
+def _note_counter(reference: np.ndarray, transcribe):
+    """``found(audio) -> int``: how many of ``reference``'s notes ``transcribe(audio)`` finds."""
+
+    def found(audio: np.ndarray) -> int:
+        return int(M.matched_reference(reference, transcribe(np.asarray(audio, np.float32))).sum())
+
+    return found
+
+
 def active_level(audio: np.ndarray, *, block: int = 2048) -> float:
     """Median RMS of the 2048-sample blocks louder than ACTIVE_FRACTION of the loudest (0 if silent)."""
     x = np.asarray(audio, np.float64)
@@ -189,9 +198,7 @@ def swap_table(part_track: np.ndarray, masker_track: np.ndarray, reference: np.n
     :func:`masking_curve`. The first row is recorded only; then one row per soundfont.
     """
 
-    def found(audio: np.ndarray) -> int:
-        return int(M.matched_reference(reference, transcribe(np.asarray(audio, np.float32))).sum())
-
+    found = _note_counter(reference, transcribe)
     total = len(reference)
     rows = [SwapRow(None, total, found(part_track), found(part_track + masker_track))]
     for sf in soundfonts:
@@ -269,10 +276,12 @@ def transplant_envelope(src: np.ndarray, env_from: np.ndarray, *, band_octaves: 
 
     if band_octaves <= 0:
         raise ParameterError("band_octaves must be > 0")
+    if len(src) != len(env_from):
+        raise ParameterError(f"src and env_from must have the same length; got {len(src)} and {len(env_from)}")
     src = np.asarray(src, np.float64)
     kw = dict(fs=SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - hop)
     _, _, s_spec = stft(src, **kw)
-    _, _, e_spec = stft(np.asarray(env_from, np.float64)[: len(src)], **kw)
+    _, _, e_spec = stft(np.asarray(env_from, np.float64), **kw)
     smooth = _band_smoother(band_octaves, n_fft)
     p_src, p_env = smooth @ np.abs(s_spec) ** 2, smooth @ np.abs(e_spec) ** 2
     gain = np.sqrt(p_env / np.maximum(p_src, p_src.max() * 1e-12 + 1e-30))
@@ -305,9 +314,7 @@ def transplant_table(part_track: np.ndarray, masker_track: np.ndarray, reference
     """Envelope transplants between the recorded part and its renders, counted alone and beside the
     recorded masker; arguments as in :func:`swap_table`. One row per soundfont and band width."""
 
-    def found(audio: np.ndarray) -> int:
-        return int(M.matched_reference(reference, transcribe(np.asarray(audio, np.float32))).sum())
-
+    found = _note_counter(reference, transcribe)
     rows = []
     for sf in soundfonts:
         rendered = render("part", sf)

@@ -177,6 +177,8 @@ def test_transplant_takes_band_levels_and_timing_but_keeps_partial_frequencies()
     np.testing.assert_allclose(same[2048:-2048], src[2048:-2048], atol=1e-3)
     with pytest.raises(ParameterError, match="band_octaves"):
         transplant_envelope(src, dark, band_octaves=0.0)
+    with pytest.raises(ParameterError, match="same length"):
+        transplant_envelope(src, dark[:-1], band_octaves=1 / 3)
 
 
 def test_transplant_table_counts_both_directions_beside_the_masker():
