@@ -12,8 +12,8 @@ Commands::
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
-        [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--model X.onnx]
-        [--trios DIR]
+        [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--audibility]
+        [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate compare BASE.json CAND.json [--metric note_f1] [--system septimbre] [--parts]
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     masking.add_argument("--transplant", action="store_true",
                          help="with the swap table: also swap the spectro-temporal envelope between the recorded "
                               "part and its renders (1/3 and 1/12 octave bands) and count again")
+    masking.add_argument("--audibility", action="store_true",
+                         help="instead of the curve: how far the part's partials stand over the masker's sound in "
+                              "their own bins, for notes found in the two-part mix, lost there, and lost alone")
     masking.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     masking.add_argument("--trios", type=Path, default=None)
 
@@ -236,11 +239,15 @@ def _decoder_stages(args) -> int:
 
 def _masking(args) -> int:
     from septimbre.evaluate.masking import (
-        DEFAULT_GAINS_DB, format_masking, format_swap, format_transplant, trios_masking_curve, trios_swap_table,
-        trios_transplant_table,
+        DEFAULT_GAINS_DB, format_audibility, format_masking, format_swap, format_transplant, trios_audibility,
+        trios_masking_curve, trios_swap_table, trios_transplant_table,
     )
 
     root = args.trios or default_trios_dir()
+    if args.audibility:
+        groups = trios_audibility(root, args.piece, args.part, args.masker, model=args.model)
+        print(format_audibility(groups, part=args.part, masker=args.masker))
+        return 0
     if args.swap or args.render_programs is not None or args.transplant or args.part_tilt:
         if args.render_programs is not None and len(args.render_programs) != 2:
             raise SeptimbreError("--render-programs takes two GM programs: the part's and the masker's")

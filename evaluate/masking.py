@@ -23,6 +23,11 @@ the recording the render's, keeping each one's own fine structure (exact partial
 vibrato, noise within a band), and the part's notes are counted alone and beside the recorded
 masker. If the render turns as fragile as the recording, level, timbre and dynamics explain the
 loss (what EQ, gain and envelope augmentations can reach); if it does not, the fine structure does.
+
+``... --audibility`` asks whether the notes lost beside the masker are masked at all: for each note
+of the part, the level of each of its first partials over the masker's in the same short-time
+spectrum bins (recordings, 4,096-sample frames, the note's first 0.3 s), summarised for the notes
+found in the two-part mix, those lost there but found alone, and those lost alone too.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import numpy as np
 from septimbre.evaluate import metrics as M
 from septimbre.evaluate.references import midi_notes
 from septimbre.evaluate.table import align_columns
-from septimbre.utils.constants import HOP_LENGTH, SAMPLE_RATE
+from septimbre.utils.constants import HOP_LENGTH, SAMPLE_RATE, midi_to_hz
 from septimbre.utils.errors import MissingResourceError, ParameterError
 
 #: Masker gains of the default curve, dB relative to the recording.
@@ -49,6 +54,10 @@ TRANSPLANT_BANDS_OCTAVES: tuple[float, ...] = (1.0 / 3.0, 1.0 / 12.0)
 TRANSPLANT_N_FFT = 2048
 #: Largest gain the transplant applies to one time-frequency cell, dB.
 TRANSPLANT_MAX_GAIN_DB = 60.0
+#: Partials, FFT size (samples) and note span (seconds from onset) of the audibility check.
+AUDIBILITY_PARTIALS = 8
+AUDIBILITY_N_FFT = 4096
+AUDIBILITY_SPAN_S = (0.02, 0.3)
 #: Blocks of 2048 samples whose RMS is under this fraction of a track's loudest block are not "active".
 ACTIVE_FRACTION = 0.03
 
@@ -368,3 +377,97 @@ def format_masking(points: Sequence[MaskingPoint], *, part: str, masker: str) ->
         gain = "left out" if p.gain_db is None else f"{p.gain_db:+.0f} dB"
         lines.append(f"  {masker} {gain:>9s}: {p.found:4d} of {p.total} ({p.found / max(p.total, 1):.2f})")
     return "\n".join(lines)
+
+
+def partial_snr(part_track: np.ndarray, masker_track: np.ndarray, reference: np.ndarray, *,
+                n_partials: int = AUDIBILITY_PARTIALS, n_fft: int = AUDIBILITY_N_FFT) -> np.ndarray:
+    """Per reference note, how far its partials stand over the masker's sound in the same bins.
+
+    Power spectra of both tracks (Hann, ``n_fft``, hop HOP_LENGTH); for partial ``h`` of a note at
+    MIDI pitch ``p`` (below Nyquist), the power in the 3 bins around ``h * f0`` averaged over the
+    frames from AUDIBILITY_SPAN_S after the onset (at most to the note's end, at least one frame).
+    Returns ``(n, 2)``: the best partial's part-over-masker level, dB, and how many partials the
+    part dominates (level > 0 dB).
+    """
+    from scipy.signal import stft
+
+    if len(part_track) != len(masker_track):
+        raise ParameterError("part and masker tracks must have the same length")
+    kw = dict(fs=SAMPLE_RATE, nperseg=n_fft, noverlap=n_fft - HOP_LENGTH)
+    freqs, times, p_spec = stft(np.asarray(part_track, np.float64), **kw)
+    _, _, m_spec = stft(np.asarray(masker_track, np.float64), **kw)
+    p_pow, m_pow = np.abs(p_spec) ** 2, np.abs(m_spec) ** 2
+    out = np.zeros((len(reference), 2))
+    for i, (start, end, pitch) in enumerate(np.asarray(reference, float).reshape(-1, 3)):
+        a = int(np.searchsorted(times, start + AUDIBILITY_SPAN_S[0]))
+        b = max(a + 1, int(np.searchsorted(times, min(end, start + AUDIBILITY_SPAN_S[1]))))
+        levels = []
+        for h in range(1, n_partials + 1):
+            f = h * midi_to_hz(pitch)
+            if f >= freqs[-2]:
+                break
+            k = int(np.argmin(np.abs(freqs - f)))
+            part = p_pow[k - 1:k + 2, a:b].sum(axis=0).mean()
+            mask = m_pow[k - 1:k + 2, a:b].sum(axis=0).mean()
+            levels.append(10.0 * np.log10((part + 1e-20) / (mask + 1e-20)))
+        levels = np.asarray(levels) if levels else np.zeros(1)
+        out[i] = levels.max(), float((levels > 0).sum())
+    return out
+
+
+@dataclass(frozen=True)
+class AudibilityGroup:
+    """Notes of one outcome with the medians of :func:`partial_snr` over them."""
+
+    label: str
+    n_notes: int
+    median_best_db: float
+    median_dominant: float
+    none_dominant: int
+
+
+def audibility_groups(part_track: np.ndarray, masker_track: np.ndarray, reference: np.ndarray, transcribe
+                      ) -> list[AudibilityGroup]:
+    """:func:`partial_snr` of the part's notes, grouped as found in the two-part mix, lost there but
+    found alone, and lost alone too; ``transcribe`` as in :func:`masking_curve`."""
+    reference = np.asarray(reference, float).reshape(-1, 3)
+    snr = partial_snr(part_track, masker_track, reference)
+    in_mix = M.matched_reference(reference, transcribe(np.asarray(part_track + masker_track, np.float32)))
+    alone = M.matched_reference(reference, transcribe(np.asarray(part_track, np.float32)))
+    groups = []
+    for label, sel in (("found in the mix", in_mix), ("lost in the mix, found alone", ~in_mix & alone),
+                       ("lost alone too", ~in_mix & ~alone)):
+        r = snr[sel]
+        groups.append(AudibilityGroup(label, int(sel.sum()), float(np.median(r[:, 0])) if len(r) else float("nan"),
+                                      float(np.median(r[:, 1])) if len(r) else float("nan"),
+                                      int((r[:, 1] == 0).sum())))
+    return groups
+
+
+def trios_audibility(root: Path, piece: str, part: str, masker: str, *, model: Path | None = None
+                     ) -> list[AudibilityGroup]:
+    """:func:`audibility_groups` of a TRIOS piece's two parts (recordings; the other parts left out)."""
+    folder = Path(root) / piece
+    if not (folder / f"{part}.mid").is_file():
+        raise MissingResourceError(f"no reference {part}.mid in {folder}")
+    if part == masker:
+        raise ParameterError("the masker must be another part than the one scored")
+    tracks = piece_tracks(folder)
+    for name in (part, masker):
+        if name not in tracks:
+            raise MissingResourceError(f"no recording {name}.flac in {folder}")
+    return audibility_groups(tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), _transcriber(model))
+
+
+def format_audibility(groups: Sequence[AudibilityGroup], *, part: str, masker: str) -> str:
+    """One row per outcome: notes, median best-partial level over the masker, partials the part dominates."""
+    table = [["notes of " + part, "n", f"best partial over {masker}, dB (median)",
+              f"partials of {AUDIBILITY_PARTIALS} over {masker} (median)", "none over"]]
+    for g in groups:
+        if g.n_notes:
+            table.append([g.label, str(g.n_notes), f"{g.median_best_db:+.1f}", f"{g.median_dominant:.0f}",
+                          str(g.none_dominant)])
+        else:
+            table.append([g.label, "0", "-", "-", "-"])
+    return (f"{part} beside {masker} (recordings only): is a lost note masked in its own partials' bins?\n"
+            + align_columns(table))

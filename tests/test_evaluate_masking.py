@@ -66,6 +66,9 @@ def test_command_on_a_two_part_folder_with_the_test_double(tmp_path, capsys):
     assert len(lines) == 4 and "piano  left out:    1 of 1" in lines[1] and "-60 dB" in lines[3]
     assert main([*args[:-2], "--part", "piano"]) == 2  # no piano.mid: nothing to count
     assert "no reference piano.mid" in capsys.readouterr().err
+    assert main([*args, "--audibility"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "is a lost note masked" in lines[0] and [line.split()[0] for line in lines[-3:]] == ["found", "lost", "lost"]
 
 
 def test_swap_table_pairs_recorded_and_rendered_versions():
@@ -232,3 +235,39 @@ def test_a_tilted_render_is_darker_at_the_recordings_level(tmp_path):
     # Around the 1 kHz pivot: the fundamental (1.93 octaves below) gains +23 dB, clipped at +20; partial 4
     # (0.07 octave above) loses 0.8 dB.
     assert balance(plain) - balance(dark) == pytest.approx(20.8, abs=1.0)
+
+
+def test_partial_snr_tells_a_masked_note_from_an_exposed_one():
+    from septimbre.evaluate.masking import partial_snr
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    part = _harmonic(220.0, [0, -6, -12])  # A3 with partials 2 and 3 weaker
+    far = (3.0 * np.sin(2 * np.pi * 1500.0 * t)).astype(np.float32)  # loud, but in no partial's bins
+    same = (3.0 * np.sin(2 * np.pi * 220.0 * t) + 3.0 * np.sin(2 * np.pi * 440.0 * t)
+            + 3.0 * np.sin(2 * np.pi * 660.0 * t)).astype(np.float32)  # louder in every one of them
+    ref = np.array([[0.2, 0.8, 57.0]])
+    exposed, masked = partial_snr(part, far, ref, n_partials=3), partial_snr(part, same, ref, n_partials=3)
+    assert exposed[0, 0] > 40 and exposed[0, 1] == 3
+    assert masked[0, 0] == pytest.approx(-9.5, abs=0.5)  # 20 log10(3) over the strongest partial
+    assert masked[0, 1] == 0
+    with pytest.raises(ParameterError, match="same length"):
+        partial_snr(part, far[:-1], ref)
+
+
+def test_audibility_groups_split_notes_by_where_they_are_found():
+    from septimbre.evaluate.masking import audibility_groups, format_audibility
+
+    tracks = _tracks()
+    ref = np.array([[0.25, 1.25, 69.0], [0.3, 1.0, 81.0]])
+
+    def transcribe(audio):
+        # Finds the A4 always, the A5 only without the noise.
+        quiet = np.mean((audio - tracks["violin"]) ** 2) < 1e-6
+        return ref.copy() if quiet else ref[:1].copy()
+
+    groups = audibility_groups(tracks["violin"], tracks["piano"], ref, transcribe)
+    assert [(g.label, g.n_notes) for g in groups] == [
+        ("found in the mix", 1), ("lost in the mix, found alone", 1), ("lost alone too", 0)]
+    assert groups[0].median_best_db > 10  # a sine over white noise in three bins
+    text = format_audibility(groups, part="violin", masker="piano")
+    assert text.splitlines()[-1].split()[:4] == ["lost", "alone", "too", "0"]
