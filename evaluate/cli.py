@@ -239,8 +239,8 @@ def _decoder_stages(args) -> int:
 
 def _masking(args) -> int:
     from septimbre.evaluate.masking import (
-        DEFAULT_GAINS_DB, format_audibility, format_masking, format_swap, format_transplant, trios_audibility,
-        trios_masking_curve, trios_swap_table, trios_transplant_table,
+        DEFAULT_GAINS_DB, format_audibility, format_masking, format_swap, format_transplant, swap_table,
+        transplant_table, trios_audibility, trios_masking_curve, trios_pair,
     )
 
     root = args.trios or default_trios_dir()
@@ -252,16 +252,15 @@ def _masking(args) -> int:
         if args.render_programs is not None and len(args.render_programs) != 2:
             raise SeptimbreError("--render-programs takes two GM programs: the part's and the masker's")
         programs = None if args.render_programs is None else tuple(args.render_programs)
-        rows = trios_swap_table(root, args.piece, args.part, args.masker, programs, model=args.model,
-                                part_tilt=(args.part_tilt, args.tilt_limit))
+        pair = trios_pair(root, args.piece, args.part, args.masker, programs, model=args.model,
+                          part_tilt=(args.part_tilt, args.tilt_limit))
+        rows = swap_table(*pair)
         if args.part_tilt:
             limit = "the data engine's 12" if args.tilt_limit is None else f"{args.tilt_limit:g}"
             print(f"rendered {args.part} tilted {args.part_tilt:+g} dB per octave around 1 kHz (clipped at {limit} dB)")
         print(format_swap(rows, part=args.part, masker=args.masker))
         if args.transplant:
-            rows = trios_transplant_table(root, args.piece, args.part, args.masker, programs, model=args.model,
-                                          part_tilt=(args.part_tilt, args.tilt_limit))
-            print(format_transplant(rows, part=args.part, masker=args.masker))
+            print(format_transplant(transplant_table(*pair), part=args.part, masker=args.masker))
         return 0
     points = trios_masking_curve(root, args.piece, args.part, args.masker,
                                  model=args.model, gains_db=args.gains or DEFAULT_GAINS_DB)

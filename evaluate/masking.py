@@ -104,11 +104,11 @@ def masking_curve(tracks: dict[str, np.ndarray], reference: np.ndarray, masker: 
     if masker not in tracks:
         raise ParameterError(f"no track {masker!r} (has: {', '.join(sorted(tracks))})")
     rest = sum(t for k, t in tracks.items() if k != masker)
+    found = _note_counter(reference, transcribe)
     points = []
     for gain in [None, *gains_db]:
         audio = rest if gain is None else rest + tracks[masker] * np.float32(10.0 ** (float(gain) / 20.0))
-        est = transcribe(np.asarray(audio, np.float32))
-        points.append(MaskingPoint(gain, int(M.matched_reference(reference, est).sum()), len(reference)))
+        points.append(MaskingPoint(gain, found(audio), len(reference)))
     return points
 
 
@@ -124,15 +124,32 @@ def _transcriber(model: Path | None):
     return transcribe
 
 
+def _checked_piece(root: Path, piece: str, part: str, masker: str, *, references: Sequence[str]) -> Path:
+    """The piece's folder, once ``<name>.mid`` exists for every name of ``references`` and the masker
+    is another part than the one scored (MissingResourceError / ParameterError otherwise)."""
+    folder = Path(root) / piece
+    for name in references:
+        if not (folder / f"{name}.mid").is_file():
+            raise MissingResourceError(f"no reference {name}.mid in {folder}")
+    if part == masker:
+        raise ParameterError("the masker must be another part than the one scored")
+    return folder
+
+
+def _recorded_pair(folder: Path, part: str, masker: str) -> dict[str, np.ndarray]:
+    """:func:`piece_tracks` of ``folder``, once it holds recordings of both ``part`` and ``masker``."""
+    tracks = piece_tracks(folder)
+    for name in (part, masker):
+        if name not in tracks:
+            raise MissingResourceError(f"no recording {name}.flac in {folder}")
+    return tracks
+
+
 def trios_masking_curve(root: Path, piece: str, part: str, masker: str, *, model: Path | None = None,
                         gains_db: Sequence[float] = DEFAULT_GAINS_DB) -> list[MaskingPoint]:
     """:func:`masking_curve` of TRIOS piece ``piece`` (a folder under ``root``) with the shipped model
     or ``model`` (an .onnx with its .json beside it), at the model's shipped thresholds."""
-    folder = Path(root) / piece
-    if not (folder / f"{part}.mid").is_file():
-        raise MissingResourceError(f"no reference {part}.mid in {folder}")
-    if part == masker:
-        raise ParameterError("the masker must be another part than the one scored")
+    folder = _checked_piece(root, piece, part, masker, references=(part,))
     return masking_curve(piece_tracks(folder), midi_notes(folder / f"{part}.mid"), masker, _transcriber(model),
                          gains_db=gains_db)
 
@@ -228,29 +245,25 @@ def default_programs(part: str, masker: str) -> tuple[int, int]:
     return INSTRUMENT_PROGRAMS[part], INSTRUMENT_PROGRAMS[masker]
 
 
-def _trios_pair(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None,
-                model: Path | None, part_tilt: tuple[float, float | None] = (0.0, None)):
-    """``(part_track, masker_track, reference, transcribe, render)`` of a TRIOS piece for
-    :func:`swap_table` and :func:`transplant_table`; ``programs`` None: :func:`default_programs`;
-    ``part_tilt``: ``(dB per octave, limit dB)`` of the EQ tilt given to the rendered part."""
-    folder = Path(root) / piece
-    for name in (part, masker):
-        if not (folder / f"{name}.mid").is_file():
-            raise MissingResourceError(f"no reference {name}.mid in {folder}")
-    if part == masker:
-        raise ParameterError("the masker must be another part than the one scored")
+def trios_pair(root: Path, piece: str, part: str, masker: str, programs: tuple[int, int] | None = None, *,
+               model: Path | None = None, part_tilt: tuple[float, float | None] = (0.0, None)):
+    """``(part_track, masker_track, reference, transcribe, render)`` of a TRIOS piece, the arguments of
+    :func:`swap_table` and :func:`transplant_table` (load it once to run both: each render is made
+    once and kept). ``programs`` None: :func:`default_programs`; ``part_tilt``: ``(dB per octave,
+    limit dB or None for the data engine's)`` of the EQ tilt given to the rendered part."""
+    folder = _checked_piece(root, piece, part, masker, references=(part, masker))
     programs = default_programs(part, masker) if programs is None else programs
-    tracks = piece_tracks(folder)
-    for name in (part, masker):
-        if name not in tracks:
-            raise MissingResourceError(f"no recording {name}.flac in {folder}")
+    tracks = _recorded_pair(folder, part, masker)
     names = {"part": part, "masker": masker}
     program = {"part": programs[0], "masker": programs[1]}
+    renders: dict[tuple[str, str], np.ndarray] = {}
 
     def render(which: str, soundfont: str) -> np.ndarray:
-        tilt, limit = part_tilt if which == "part" else (0.0, None)
-        return render_like(folder / f"{names[which]}.mid", program[which], soundfont, tracks[names[which]],
-                           tilt_db_per_octave=tilt, tilt_limit_db=limit)
+        if (which, soundfont) not in renders:
+            tilt, limit = part_tilt if which == "part" else (0.0, None)
+            renders[which, soundfont] = render_like(folder / f"{names[which]}.mid", program[which], soundfont,
+                                                    tracks[names[which]], tilt_db_per_octave=tilt, tilt_limit_db=limit)
+        return renders[which, soundfont]
 
     return tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), _transcriber(model), render
 
@@ -261,7 +274,8 @@ def trios_swap_table(root: Path, piece: str, part: str, masker: str, programs: t
     """:func:`swap_table` of a TRIOS piece: ``programs`` are the GM programs of the part and the masker
     (default: :func:`default_programs`); ``part_tilt`` = (dB per octave, limit dB or None for the data
     engine's) tilts the rendered part as a training split's EQ draw would."""
-    return swap_table(*_trios_pair(root, piece, part, masker, programs, model, part_tilt), soundfonts=soundfonts)
+    return swap_table(*trios_pair(root, piece, part, masker, programs, model=model, part_tilt=part_tilt),
+                      soundfonts=soundfonts)
 
 
 def _band_smoother(band_octaves: float, n_fft: int) -> np.ndarray:
@@ -340,7 +354,7 @@ def trios_transplant_table(root: Path, piece: str, part: str, masker: str, progr
                            bands_octaves: Sequence[float] = TRANSPLANT_BANDS_OCTAVES,
                            part_tilt: tuple[float, float | None] = (0.0, None)) -> list[TransplantRow]:
     """:func:`transplant_table` of a TRIOS piece; arguments as in :func:`trios_swap_table`."""
-    return transplant_table(*_trios_pair(root, piece, part, masker, programs, model, part_tilt),
+    return transplant_table(*trios_pair(root, piece, part, masker, programs, model=model, part_tilt=part_tilt),
                             soundfonts=soundfonts, bands_octaves=bands_octaves)
 
 
@@ -447,15 +461,8 @@ def audibility_groups(part_track: np.ndarray, masker_track: np.ndarray, referenc
 def trios_audibility(root: Path, piece: str, part: str, masker: str, *, model: Path | None = None
                      ) -> list[AudibilityGroup]:
     """:func:`audibility_groups` of a TRIOS piece's two parts (recordings; the other parts left out)."""
-    folder = Path(root) / piece
-    if not (folder / f"{part}.mid").is_file():
-        raise MissingResourceError(f"no reference {part}.mid in {folder}")
-    if part == masker:
-        raise ParameterError("the masker must be another part than the one scored")
-    tracks = piece_tracks(folder)
-    for name in (part, masker):
-        if name not in tracks:
-            raise MissingResourceError(f"no recording {name}.flac in {folder}")
+    folder = _checked_piece(root, piece, part, masker, references=(part,))
+    tracks = _recorded_pair(folder, part, masker)
     return audibility_groups(tracks[part], tracks[masker], midi_notes(folder / f"{part}.mid"), _transcriber(model))
 
 
