@@ -26,7 +26,7 @@ EXPORT_HOP_LENGTH: int = HOP_LENGTH * EXPORT_SAMPLE_RATE // SAMPLE_RATE  # 512
 #: Frames of silence the runtime (septimbre.inference) runs before a recording and then drops
 #: (about 0.37 s). The model learnt from crops that cut notes, so a note already sounding in frame
 #: 0 with no silence before it looks like a note whose onset lies outside the clip: it gets almost
-#: no onset posterior (an A4 from sample 0: peak 0.06, under the shipped onset threshold) and the
+#: no onset posterior (an A4 from sample 0: peak about 0.05, under the shipped onset threshold) and the
 #: decoder drops it. 32 frames cover the convolutions' time extent (19) and the effective
 #: half-length of the CQT's longest kernels (~30), so the first real frame sees silence before it,
 #: not the feature maps' zero padding. Threshold tuning runs without it: it scores crops that may
