@@ -10,6 +10,7 @@ Commands::
         [--no-ours] [--model X.onnx] [--out bench.json]
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
+    python -m septimbre.evaluate lost-notes [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
         [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--audibility]
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                             help="TRIOS: notes from onset peaks vs onset-less recovery, onset errors")
     stages.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     stages.add_argument("--trios", type=Path, default=None)
+
+    lost = sub.add_parser("lost-notes", parents=[common],
+                          help="TRIOS: each missed reference note by cause (unison, merged, late, model)")
+    lost.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
+    lost.add_argument("--trios", type=Path, default=None)
 
     partials = sub.add_parser("partials", parents=[common],
                               help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
@@ -237,6 +243,14 @@ def _decoder_stages(args) -> int:
     return 0
 
 
+def _lost_notes(args) -> int:
+    from septimbre.evaluate.lost_notes import format_lost, lost_notes
+    from septimbre.evaluate.references import trios_pieces
+
+    print(format_lost(lost_notes(trios_pieces(args.trios or default_trios_dir()), args.model)))
+    return 0
+
+
 def _masking(args) -> int:
     from septimbre.evaluate.masking import (
         DEFAULT_GAINS_DB, format_audibility, format_masking, format_swap, format_transplant, swap_table,
@@ -350,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
-                "long-file": _long_file, "decoder-stages": _decoder_stages, "partials": _partials,
+                "long-file": _long_file, "decoder-stages": _decoder_stages, "lost-notes": _lost_notes, "partials": _partials,
                 "compare": _compare, "posterior-average": _posterior_average, "masking": _masking}
     try:
         return handlers[args.command](args)
