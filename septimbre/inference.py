@@ -422,6 +422,9 @@ def _progress(source: _AudioSource, *, enabled: bool):
         return None
     from tqdm import tqdm
 
-    total = None if source.expected_samples is None else source.expected_samples / EXPORT_SAMPLE_RATE
-    return tqdm(total=total, unit="s", unit_scale=False, desc=Path(source.name).name if source.name else "audio",
+    desc = Path(source.name).name if source.name else "audio"
+    if not source.expected_samples:  # length unknown: seconds done, no percentage
+        return tqdm(total=None, unit="s", unit_scale=False, desc=desc, leave=False,
+                    bar_format="{desc}: {n:.0f} s [{elapsed}]")
+    return tqdm(total=source.expected_samples / EXPORT_SAMPLE_RATE, unit="s", unit_scale=False, desc=desc,
                 leave=False, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")

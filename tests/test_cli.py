@@ -71,6 +71,17 @@ def test_errors_are_one_line_with_the_file(double, songs, tmp_path, capsys):
         assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
 
 
+def test_empty_and_tiny_files_with_progress_bars(double, tmp_path, capsys):
+    # Progress bars on (no -q): a file with no samples (its length unknown to the bar) is an error
+    # naming it, not a crash in the bar; a 10-sample file transcribes to no notes.
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 22050)
+    sf.write(tmp_path / "tiny.wav", np.zeros(10, np.float32), 22050)
+    assert main(["transcribe", str(tmp_path / "empty.wav"), "-o", str(tmp_path / "e"), "--model", str(double)]) == 1
+    assert "empty.wav: file holds no audio samples" in capsys.readouterr().err
+    assert main(["transcribe", str(tmp_path / "tiny.wav"), "-o", str(tmp_path / "t"), "--model", str(double)]) == 0
+    assert "tiny.wav: 0 notes" in capsys.readouterr().out
+
+
 def test_info(double, capsys):
     # info lists the default model (installed or not) and describes a given one with thresholds.
     assert main(["info", "--model", str(double)]) == 0
