@@ -10,7 +10,7 @@ Commands::
         [--no-ours] [--model X.onnx] [--out bench.json]
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
-    python -m septimbre.evaluate lost-notes [--model X.onnx] [--trios DIR]
+    python -m septimbre.evaluate lost-notes [--alone] [--model X.onnx] [--trios DIR]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
         [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--audibility]
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="TRIOS: each missed reference note by cause (unison, merged, late, model)")
     lost.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     lost.add_argument("--trios", type=Path, default=None)
+    lost.add_argument("--alone", action="store_true", help="each part's own recording instead of the mixes")
 
     partials = sub.add_parser("partials", parents=[common],
                               help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
@@ -245,9 +246,10 @@ def _decoder_stages(args) -> int:
 
 def _lost_notes(args) -> int:
     from septimbre.evaluate.lost_notes import format_lost, lost_notes
-    from septimbre.evaluate.references import trios_pieces
+    from septimbre.evaluate.references import trios_pieces, trios_stem_pieces
 
-    print(format_lost(lost_notes(trios_pieces(args.trios or default_trios_dir()), args.model)))
+    pieces = (trios_stem_pieces if args.alone else trios_pieces)(args.trios or default_trios_dir())
+    print(format_lost(lost_notes(pieces, args.model)))
     return 0
 
 

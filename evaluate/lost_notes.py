@@ -1,8 +1,9 @@
 """Why reference notes go missing: every note a transcription misses, put down to one cause.
 
-``python -m septimbre.evaluate lost-notes [--model X.onnx] [--trios DIR]`` transcribes each TRIOS
-mix with the model's shipped decoder and sorts each reference note it misses (mir_eval matching,
-onset +-50 ms) by the first of these causes that fits:
+``python -m septimbre.evaluate lost-notes [--alone] [--model X.onnx] [--trios DIR]`` transcribes
+each TRIOS mix (``--alone``: each part's own recording) with the model's shipped decoder and sorts
+each reference note it misses (mir_eval matching, onset +-50 ms) by the first of these causes that
+fits:
 
 ``doubled``
     Another reference note of the same pitch starts within the onset tolerance and was matched:
@@ -112,10 +113,11 @@ def lost_notes(pieces: Sequence[Piece], model: str | Path | None = None) -> list
         ref = M.as_note_array(piece.reference)
         est = M.as_note_array(decode_notes(onset, frame, **settings))
         causes = lost_note_causes(ref, est, frame, frame_threshold=settings["frame_threshold"])
-        parts = np.asarray(piece.parts if piece.parts is not None else ["all"] * len(ref))
+        name, _, whole = piece.name.partition("/")  # a part alone (trios-stems) is named "piece/part"
+        parts = np.asarray(piece.parts if piece.parts is not None else [whole or "all"] * len(ref))
         for part in sorted(set(parts.tolist())):
             mine = [c for c, p in zip(causes, parts) if p == part]
-            rows.append(LostRow(piece.name, part, len(mine), sum(c is None for c in mine),
+            rows.append(LostRow(name, part, len(mine), sum(c is None for c in mine),
                                 {c: mine.count(c) for c in CAUSES}))
     return rows
 

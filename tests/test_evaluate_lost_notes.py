@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,9 @@ def test_command_on_the_test_double(tmp_path, tone_trios, capsys):
     lines = {ln.split()[1]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("tone")}
     assert lines["violin"][2:5] == ["1", "1", "0"]
     assert lines["cello"][2:5] == ["1", "0", "1"] and lines["cello"][-1] == "1"  # absent
+
+    # --alone: each part's own recording (the violin's is the tone; the cello has none, so it is skipped).
+    shutil.copy(tone_trios / "tone" / "mix.flac", tone_trios / "tone" / "violin.flac")
+    assert main(["lost-notes", "--alone", "--trios", str(tone_trios), "--model", str(model)]) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("tone")]
+    assert rows == [["tone", "violin", "1", "1", "0", "|", "0", "0", "0", "0", "0", "0"]]
