@@ -102,14 +102,11 @@ def lost_note_causes(ref: np.ndarray, est: np.ndarray, frame: np.ndarray, *, fra
 
 def lost_notes(pieces: Sequence[Piece], model: str | Path | None = None) -> list[LostRow]:
     """:func:`lost_note_causes` of every piece with the shipped model or ``model``, one row per part."""
-    from septimbre.inference import Transcriber
+    from septimbre.evaluate.stages import piece_posteriors
     from septimbre.utils.decoding import decode_notes
 
-    transcriber = Transcriber(model)
-    settings = transcriber.decoder_settings().kwargs()
     rows = []
-    for piece in pieces:
-        onset, frame = transcriber.posteriors(str(piece.audio_path))
+    for piece, onset, frame, settings in piece_posteriors(pieces, model):
         ref = M.as_note_array(piece.reference)
         est = M.as_note_array(decode_notes(onset, frame, **settings))
         causes = lost_note_causes(ref, est, frame, frame_threshold=settings["frame_threshold"])

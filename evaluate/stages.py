@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -49,16 +50,27 @@ def mistimed_offsets(ref: np.ndarray, est: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
-def decoder_stages(pieces: list[Piece], model: str | Path | None = None) -> list[StageRow]:
-    """Decode each piece with and without the recovery stage (see the module docstring)."""
+def piece_posteriors(pieces: Iterable[Piece], model: str | Path | None = None
+                     ) -> Iterator[tuple[Piece, np.ndarray, np.ndarray, dict[str, Any]]]:
+    """Each piece with the shipped model's (or ``model``'s) posteriorgrams of its audio and the
+    model's shipped decoder settings: ``(piece, onset, frame, settings)``, the posteriorgrams
+    ``[shape=(84, n_frames)]`` as :meth:`septimbre.Transcriber.posteriors` gives them, ``settings``
+    the keyword arguments of :func:`septimbre.utils.decoding.decode_notes`."""
     from septimbre.inference import Transcriber
-    from septimbre.utils.decoding import decode_notes
 
     transcriber = Transcriber(model)
     settings = transcriber.decoder_settings().kwargs()
-    rows = []
     for piece in pieces:
         onset, frame = transcriber.posteriors(str(piece.audio_path))
+        yield piece, onset, frame, settings
+
+
+def decoder_stages(pieces: list[Piece], model: str | Path | None = None) -> list[StageRow]:
+    """Decode each piece with and without the recovery stage (see the module docstring)."""
+    from septimbre.utils.decoding import decode_notes
+
+    rows = []
+    for piece, onset, frame, settings in piece_posteriors(pieces, model):
         ref = M.as_note_array(piece.reference)
         stats = {}
         shipped_recover = bool(settings.get("recover_onsetless", True))
