@@ -10,7 +10,8 @@ Commands::
         [--no-ours] [--model X.onnx] [--out bench.json]
     python -m septimbre.evaluate long-file --minutes 30 --out long30.flac
     python -m septimbre.evaluate decoder-stages [--model X.onnx] [--trios DIR]
-    python -m septimbre.evaluate lost-notes [--alone] [--model X.onnx] [--trios DIR]
+    python -m septimbre.evaluate lost-notes [--sets trios,trios-stems,...] [--model X.onnx] [--trios DIR]
+        [--synthetic DIR] [--unseen DIR] [--limit N]
     python -m septimbre.evaluate partials [--trios DIR] [--soundfonts TimGM6mb,sf_GMbank,...]
     python -m septimbre.evaluate masking --piece lussier --part bassoon --masker piano [--gains=0,-6,-12]
         [--swap [--render-programs 70,0] [--part-tilt -12 [--tilt-limit 20]] [--transplant]] [--audibility]
@@ -124,8 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     lost = sub.add_parser("lost-notes", parents=[common],
                           help="TRIOS: each missed reference note by cause (unison, merged, late, model)")
     lost.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
+    lost.add_argument("--sets", type=_set_list, default=["trios"],
+                      help="comma-separated (default: trios); TRIOS sets list each part, the others their total")
     lost.add_argument("--trios", type=Path, default=None)
-    lost.add_argument("--alone", action="store_true", help="each part's own recording instead of the mixes")
+    lost.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
+    lost.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
+    lost.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
 
     partials = sub.add_parser("partials", parents=[common],
                               help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
@@ -245,11 +250,18 @@ def _decoder_stages(args) -> int:
 
 
 def _lost_notes(args) -> int:
-    from septimbre.evaluate.lost_notes import format_lost, lost_notes
-    from septimbre.evaluate.references import trios_pieces, trios_stem_pieces
+    import tempfile
 
-    pieces = (trios_stem_pieces if args.alone else trios_pieces)(args.trios or default_trios_dir())
-    print(format_lost(lost_notes(pieces, args.model)))
+    from septimbre.evaluate.lost_notes import format_lost, lost_notes
+    from septimbre.evaluate.references import set_pieces
+
+    for name in args.sets:
+        with tempfile.TemporaryDirectory(prefix="septimbre-lost-") as tmp:
+            pieces = set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
+                                synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit)
+            rows = lost_notes(pieces, args.model)
+        print(f"{name}: missed reference notes by cause")
+        print(format_lost(rows, detail=name.startswith("trios")))
     return 0
 
 

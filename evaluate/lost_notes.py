@@ -1,9 +1,8 @@
 """Why reference notes go missing: every note a transcription misses, put down to one cause.
 
-``python -m septimbre.evaluate lost-notes [--alone] [--model X.onnx] [--trios DIR]`` transcribes
-each TRIOS mix (``--alone``: each part's own recording) with the model's shipped decoder and sorts
-each reference note it misses (mir_eval matching, onset +-50 ms) by the first of these causes that
-fits:
+``python -m septimbre.evaluate lost-notes [--sets trios,trios-stems,...] [--model X.onnx]`` transcribes
+each piece of the sets (default: the TRIOS mixes) with the model's shipped decoder and sorts each
+reference note it misses (mir_eval matching, onset +-50 ms) by the first of these causes that fits:
 
 ``doubled``
     Another reference note of the same pitch starts within the onset tolerance and was matched:
@@ -119,18 +118,26 @@ def lost_notes(pieces: Sequence[Piece], model: str | Path | None = None) -> list
     return rows
 
 
-def format_lost(rows: Sequence[LostRow]) -> str:
-    """A plain-text table of :func:`lost_notes` rows with a total line."""
+def total_row(rows: Sequence[LostRow], piece: str = "all", part: str = "") -> LostRow:
+    """The sum of ``rows`` as one row named ``piece`` / ``part``."""
+    return LostRow(piece, part, sum(r.notes for r in rows), sum(r.found for r in rows),
+                   {c: sum(r.causes[c] for r in rows) for c in CAUSES})
+
+
+def format_lost(rows: Sequence[LostRow], *, detail: bool = True) -> str:
+    """A plain-text table of :func:`lost_notes` rows (``detail=False``: only their total), a total
+    line and the total's shares of the reference notes (%)."""
     head = f"{'piece':<10} {'part':<10} {'notes':>5} {'found':>5} {'lost':>5} | " + " ".join(f"{c:>10}" for c in CAUSES)
     lines = [head, "-" * len(head)]
-    total = LostRow("all", "", 0, 0, dict.fromkeys(CAUSES, 0))
-    for r in [*rows, None]:
+    for r in [*rows, None, total_row(rows)] if detail else [total_row(rows)]:
         if r is None:
             lines.append("-" * len(head))
-            r = total
-        else:
-            total = LostRow("all", "", total.notes + r.notes, total.found + r.found,
-                            {c: total.causes[c] + r.causes[c] for c in CAUSES})
+            continue
         lines.append(f"{r.piece:<10} {r.part:<10} {r.notes:>5} {r.found:>5} {r.notes - r.found:>5} | "
                      + " ".join(f"{r.causes[c]:>10}" for c in CAUSES))
+    t = total_row(rows)
+    if t.notes:
+        pct = lambda k: f"{100.0 * k / t.notes:.1f}"  # noqa: E731
+        lines.append(f"{'% of notes':<21} {'':>5} {pct(t.found):>5} {pct(t.notes - t.found):>5} | "
+                     + " ".join(f"{pct(t.causes[c]):>10}" for c in CAUSES))
     return "\n".join(lines)

@@ -46,9 +46,14 @@ def test_table_adds_a_total_line():
     rows = [LostRow("p", "violin", 10, 7, {c: (3 if c == "weak" else 0) for c in CAUSES}),
             LostRow("p", "piano", 5, 4, {c: (1 if c == "inside" else 0) for c in CAUSES})]
     lines = format_lost(rows).splitlines()
-    assert lines[-1].split()[:4] == ["all", "15", "11", "4"]
-    cells = dict(zip(CAUSES, lines[-1].split("|")[1].split()))
+    assert [ln.split()[1] for ln in lines[2:4]] == ["violin", "piano"]
+    assert lines[-2].split()[:4] == ["all", "15", "11", "4"]
+    cells = dict(zip(CAUSES, lines[-2].split("|")[1].split()))
     assert cells["weak"] == "3" and cells["inside"] == "1" and cells["absent"] == "0"
+    shares = dict(zip(CAUSES, lines[-1].split("|")[1].split()))
+    assert lines[-1].split("|")[0].split()[-2:] == ["73.3", "26.7"] and shares["weak"] == "20.0"
+    # Without detail: the header, the total and its shares only.
+    assert format_lost(rows, detail=False).splitlines()[2:] == lines[-2:]
 
 
 def test_command_on_the_test_double(tmp_path, tone_trios, capsys):
@@ -71,8 +76,8 @@ def test_command_on_the_test_double(tmp_path, tone_trios, capsys):
     assert lines["violin"][2:5] == ["1", "1", "0"]
     assert lines["cello"][2:5] == ["1", "0", "1"] and lines["cello"][-1] == "1"  # absent
 
-    # --alone: each part's own recording (the violin's is the tone; the cello has none, so it is skipped).
+    # trios-stems: each part's own recording (the violin's is the tone; the cello has none: skipped).
     shutil.copy(tone_trios / "tone" / "mix.flac", tone_trios / "tone" / "violin.flac")
-    assert main(["lost-notes", "--alone", "--trios", str(tone_trios), "--model", str(model)]) == 0
+    assert main(["lost-notes", "--sets", "trios-stems", "--trios", str(tone_trios), "--model", str(model)]) == 0
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("tone")]
     assert rows == [["tone", "violin", "1", "1", "0", "|", "0", "0", "0", "0", "0", "0"]]
