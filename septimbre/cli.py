@@ -74,7 +74,34 @@ def _collect(inputs: list[str]) -> list[Path]:
             files.append(p)
         else:
             raise AudioLoadError(f"{p}: no such file or folder")
-    return files
+    unique = {f.resolve(): f for f in reversed(files)}  # a file named twice is transcribed once
+    return [f for f in files if unique.get(f.resolve()) is f]
+
+
+def _output_names(files: list[Path]) -> list[Path]:
+    """A distinct output name (relative, no format suffix) per distinct input file: its stem; where
+    stems collide, stem + audio suffix (``a.wav`` / ``a.flac``); where names still collide (one name
+    in several folders), under as many of its parent folders as tell them apart (``x/a.wav``)."""
+
+    def name(f: Path, level: int) -> Path:
+        if level == 0:
+            return Path(f.stem)
+        folders = f.resolve().parent.parts[1:]  # without the root, so the name stays relative
+        tail = folders[max(0, len(folders) - (level - 1)):] if level > 1 else ()
+        return Path(*tail, f"{f.stem}.{f.suffix.lstrip('.')}")
+
+    levels = [0] * len(files)
+    names = [name(f, 0) for f in files]
+    while True:
+        seen: dict[Path, int] = {}
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+        clash = [i for i, n in enumerate(names) if seen[n] > 1]
+        if not clash:
+            return names
+        for i in clash:
+            levels[i] += 1
+            names[i] = name(files[i], levels[i])
 
 
 def _targets(files: list[Path], output: Path, formats: list[str]) -> list[dict[str, Path]]:
@@ -83,13 +110,7 @@ def _targets(files: list[Path], output: Path, formats: list[str]) -> list[dict[s
         return [{formats[0]: output}]
     if output.exists() and not output.is_dir():
         raise ParameterError(f"{output}: exists and is not a folder (several outputs need a folder)")
-    stems = [f.stem for f in files]
-    dup = {s for s in stems if stems.count(s) > 1}
-    out = []
-    for f in files:
-        stem = f"{f.stem}.{f.suffix.lstrip('.')}" if f.stem in dup else f.stem
-        out.append({fmt: output / f"{stem}.{fmt}" for fmt in formats})
-    return out
+    return [{fmt: output / f"{n}.{fmt}" for fmt in formats} for n in _output_names(files)]
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:

@@ -71,6 +71,22 @@ def test_errors_are_one_line_with_the_file(double, songs, tmp_path, capsys):
         assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
 
 
+def test_outputs_never_overwrite_each_other(double, songs, tmp_path):
+    # One name in two folders, and one stem with two suffixes: every input gets its own output; a
+    # file named twice is transcribed once.
+    for sub in ("x", "y"):
+        (tmp_path / sub).mkdir()
+        sf.write(tmp_path / sub / "take.wav", sf.read(songs / "a.wav")[0], 32000)
+    sf.write(tmp_path / "x" / "take.flac", sf.read(songs / "b.flac")[0], 32000)
+    inputs = [tmp_path / "x" / "take.wav", tmp_path / "y" / "take.wav", tmp_path / "x" / "take.flac",
+              tmp_path / "x" / "take.wav"]
+    out = tmp_path / "out"
+    assert main(["transcribe", *map(str, inputs), "-o", str(out), "--model", str(double), "-q", "-f", "csv"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.csv"))
+    assert written == ["take.flac.csv", "x/take.wav.csv", "y/take.wav.csv"]
+    assert (out / "take.flac.csv").read_text().splitlines()[1].split(",")[2] == "76"  # b.flac's tone
+
+
 def test_empty_and_tiny_files_with_progress_bars(double, tmp_path, capsys):
     # Progress bars on (no -q): a file with no samples (its length unknown to the bar) is an error
     # naming it, not a crash in the bar; a 10-sample file transcribes to no notes.
