@@ -34,10 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "or folders of them.")
     t.add_argument("audio", nargs="+", help="audio files and/or folders (their audio files, not recursive)")
     t.add_argument("-o", "--output", default=".",
-                   help="output folder (created), or an output file when transcribing one input to one format "
-                   "(default: current folder)")
+                   help="output folder (created), or an output file (.mid, .csv, .json, .png) when transcribing "
+                   "one input to one format (default: current folder)")
     t.add_argument("-f", "--format", action="append", choices=FORMATS,
-                   help="output format; repeat for several (default: mid)")
+                   help="output format; repeat for several (default: the -o file's, else mid)")
     t.add_argument("--instruments", type=int, metavar="K",
                    help="number of instrument tracks (only 1 until timbre separation ships)")
     t.add_argument("--no-separate", action="store_true", help="one track for all notes")
@@ -104,10 +104,24 @@ def _output_names(files: list[Path]) -> list[Path]:
             names[i] = name(files[i], levels[i])
 
 
+def _file_format(output: Path) -> str | None:
+    """The output format an ``-o`` path names by its suffix (``.midi`` is ``mid``), else None."""
+    suffix = output.suffix.lower().lstrip(".")
+    suffix = "mid" if suffix == "midi" else suffix
+    return suffix if suffix in FORMATS else None
+
+
 def _targets(files: list[Path], output: Path, formats: list[str]) -> list[dict[str, Path]]:
     """Output path per input file and format."""
-    if len(files) == 1 and len(formats) == 1 and output.suffix.lower().lstrip(".") in (formats[0], "midi"):
-        return [{formats[0]: output}]
+    named = None if output.is_dir() else _file_format(output)
+    if named is not None:
+        if len(files) == 1 and formats == [named]:
+            return [{named: output}]
+        if len(files) > 1:
+            raise ParameterError(f"{output}: names one .{named} file, but {len(files)} inputs write several "
+                                 "files: give an output folder (-o FOLDER)")
+        raise ParameterError(f"{output}: names a .{named} file, but -f asks for {', '.join(formats)}: "
+                             f"give a file of that format or an output folder (-o FOLDER)")
     if output.exists() and not output.is_dir():
         raise ParameterError(f"{output}: exists and is not a folder (several outputs need a folder)")
     return [{fmt: output / f"{n}.{fmt}" for fmt in formats} for n in _output_names(files)]
@@ -116,7 +130,7 @@ def _targets(files: list[Path], output: Path, formats: list[str]) -> list[dict[s
 def _cmd_transcribe(args: argparse.Namespace) -> int:
     from septimbre.inference import check_instruments, check_thresholds
 
-    formats = list(dict.fromkeys(args.format or ["mid"]))
+    formats = list(dict.fromkeys(args.format or [_file_format(Path(args.output)) or "mid"]))
     try:
         check_instruments(args.instruments, not args.no_separate)
         check_thresholds(args.onset_threshold, args.frame_threshold, args.min_note_ms)

@@ -71,6 +71,21 @@ def test_errors_are_one_line_with_the_file(double, songs, tmp_path, capsys):
         assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
 
 
+def test_output_file_suffix_sets_the_format_and_must_match_the_run(double, songs, tmp_path, capsys):
+    # One input, no -f: the -o file's suffix picks the format. A file name cannot take several
+    # inputs or another format: exit 1, one line, nothing written.
+    assert main(["transcribe", str(songs / "a.wav"), "-o", str(tmp_path / "a.json"), "--model", str(double), "-q"]) == 0
+    assert [n["pitch"] for n in json.loads((tmp_path / "a.json").read_text())["notes"]] == [69]
+    bad = [([str(songs / "a.wav"), str(songs / "b.flac"), "-o", str(tmp_path / "both.mid")], "2 inputs"),
+           ([str(songs / "a.wav"), "-o", str(tmp_path / "a.mid"), "-f", "csv"], "asks for csv")]
+    for argv, needle in bad:
+        capsys.readouterr()
+        assert main(["transcribe", *argv, "--model", str(double), "-q"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
 def test_outputs_never_overwrite_each_other(double, songs, tmp_path):
     # One name in two folders, and one stem with two suffixes: every input gets its own output; a
     # file named twice is transcribed once.
