@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from septimbre.utils.errors import ParameterError, require
+from septimbre.utils.errors import ParameterError, SeptimbreError, require
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--weights", nargs="+", type=float, default=None, help="mixing weights (default equal)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    pt = average_models(args.models, args.out, args.weights)
+    try:
+        pt = average_models(args.models, args.out, args.weights)
+    except SeptimbreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {pt} and {Path(pt).with_suffix('.json')}; re-tune its thresholds: "
           f"python -m septimbre.basicamt.tune --model {Path(pt).with_suffix('')} --val VAL")
     return 0

@@ -44,6 +44,8 @@ def plan(config: DataConfig, *, hours: float, start: int = 0) -> list[int]:
     """Example indices ``start, start+1, ...`` whose total duration first reaches ``hours``."""
     if hours <= 0:
         raise ParameterError("hours must be positive")
+    if start < 0:
+        raise ParameterError(f"start must be an example index >= 0; got {start}")
     total, idx, out = 0.0, start, []
     while total < hours * 3600.0:
         out.append(idx)
@@ -113,6 +115,7 @@ def build(
 ) -> BuildResult:
     """Render ``hours`` of audio of ``config`` into ``out`` (resumable). See module docstring."""
     out = Path(out)
+    planned = plan(config, hours=hours, start=start)  # checks hours and start before anything is written
     out.mkdir(parents=True, exist_ok=True)
     (out / EXAMPLES_DIR).mkdir(exist_ok=True)
     cfg_file = out / "config.json"
@@ -142,7 +145,7 @@ def build(
         fresh = manifest.with_name(manifest.name + ".tmp")
         fresh.write_text("".join(g + "\n" for g in good))
         os.replace(fresh, manifest)
-    todo = [i for i in plan(config, hours=hours, start=start) if i not in done]
+    todo = [i for i in planned if i not in done]
     audio_s = cpu_s = 0.0
     bar = None
     if progress:

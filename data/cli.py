@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from septimbre.utils.errors import SeptimbreError
+
 
 def _cmd_build(args) -> int:
     from septimbre.data.build import build
@@ -168,13 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--config", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return {
+    handler = {
         "build": _cmd_build,
         "summary": _cmd_summary,
         "render-example": _cmd_render_example,
         "find-held-out-melodies": _cmd_held_out,
         "audit-soundfonts": _cmd_audit,
-    }[args.cmd](args)
+    }[args.cmd]
+    try:
+        return handler(args)
+    except SeptimbreError as exc:  # a bad config, folder or value: one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
