@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 
 from septimbre import __version__
@@ -93,10 +94,8 @@ def _output_names(files: list[Path]) -> list[Path]:
     levels = [0] * len(files)
     names = [name(f, 0) for f in files]
     while True:
-        seen: dict[Path, int] = {}
-        for n in names:
-            seen[n] = seen.get(n, 0) + 1
-        clash = [i for i, n in enumerate(names) if seen[n] > 1]
+        count = Counter(names)
+        clash = [i for i, n in enumerate(names) if count[n] > 1]
         if not clash:
             return names
         for i in clash:
