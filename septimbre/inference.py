@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +352,8 @@ class Transcriber:
             if bar is not None:
                 bar.close()
         duration = source.n_samples / EXPORT_SAMPLE_RATE
+        # The last frame's note may end up to one hop after the audio does: no note outlasts the file.
+        notes = [n if n.end_s <= duration else replace(n, end_s=duration) for n in notes]
         meta = {"model": self.name, "model_version": self.config.get("version"), **settings.kwargs(),
                 "frames": n_cols}
         return Transcription(tuple(notes), (Track(0, "notes"),), duration_s=duration,

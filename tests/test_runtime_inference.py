@@ -143,6 +143,16 @@ def test_transcribe_finds_the_tones(double, signal):
     assert result.metadata["onset_threshold"] == 0.5  # from the model's JSON
 
 
+def test_no_note_outlasts_the_audio(double):
+    # A tone sounding to the last sample: its note ends at the audio's end, not up to a hop later.
+    n = int(1.3 * SR) + 123  # not a whole number of hops
+    t = np.arange(n) / SR
+    x = (0.3 * np.sin(2 * np.pi * 440.0 * t) * (t >= 0.4)).astype(np.float32)
+    result = septimbre.transcribe(x, SR, model=double)
+    assert [note.pitch for note in result.notes] == [69]
+    assert result.notes[0].end_s == pytest.approx(result.duration_s) and result.duration_s == pytest.approx(n / SR)
+
+
 def test_file_input_any_rate_and_channels(double, signal, tmp_path):
     # A 22.05 kHz stereo FLAC streams through the same pipeline and gives the same notes.
     import soxr
