@@ -7,9 +7,13 @@ reference note it misses (mir_eval matching, onset +-50 ms) by the first of thes
 ``doubled``
     Another reference note of the same pitch starts within the onset tolerance and was matched:
     a unison, which a merged (timbre-agnostic) transcription writes once.
-``inside``
-    An estimated note of the same pitch sounds at the onset (it started at most the tolerance
-    after it): the note was merged into a held or repeated pitch, with no new onset.
+``re-attack``
+    The pitch was already sounding in the reference (a repeated note, or another part holding it:
+    :func:`~septimbre.evaluate.metrics.reattacked`) and an estimated note of it sounds through the
+    onset (started at most the tolerance after it): no new onset was found.
+``overhang``
+    An estimated note of the pitch sounds through the onset although the reference did not hold
+    the pitch there: an earlier note ran on too long and swallowed this one.
 ``late``
     An estimated note of the same pitch starts after the tolerance but within
     :data:`LATE_WINDOW_S` of the onset.
@@ -21,8 +25,8 @@ reference note it misses (mir_eval matching, onset +-50 ms) by the first of thes
 ``absent``
     The frame posterior stays under half the threshold: the model did not hear the note.
 
-The first three are timing and merging, the fourth is what a decoder could still recover, the last
-two are the model's. A diagnostic for choosing what to work on; thresholds are never chosen here.
+The first four are unisons, merging and timing, ``frame-only`` is what a decoder could still
+recover, the last two are the model's. A diagnostic for choosing what to work on; thresholds are never chosen here.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from septimbre.evaluate.references import Piece
 from septimbre.utils.constants import FRAME_RATE, MIDI_MIN
 
 #: The causes, in the order they are tried.
-CAUSES: tuple[str, ...] = ("doubled", "inside", "late", "frame-only", "weak", "absent")
+CAUSES: tuple[str, ...] = ("doubled", "re-attack", "overhang", "late", "frame-only", "weak", "absent")
 #: An estimate of the pitch starting this long after a missed onset (s) makes the note ``late``.
 LATE_WINDOW_S: float = 0.3
 #: Frames from the onset to this many seconds after it are read for the frame-posterior causes.
@@ -72,6 +76,7 @@ def lost_note_causes(ref: np.ndarray, est: np.ndarray, frame: np.ndarray, *, fra
     """
     ref_a, est_a = M.as_note_array(ref), M.as_note_array(est)
     hit = M.matched_reference(ref_a, est_a, onset_tolerance_s=onset_tolerance_s)
+    reattack = M.reattacked(ref_a, onset_tolerance_s=onset_tolerance_s)
     look = max(1, int(round(LOOK_S * frame_rate)))
     out: list[str | None] = []
     for i, (start, _, pitch) in enumerate(ref_a):
@@ -87,7 +92,7 @@ def lost_note_causes(ref: np.ndarray, est: np.ndarray, frame: np.ndarray, *, fra
         if same_ref.any():
             out.append("doubled")
         elif ((same[:, 0] <= start + onset_tolerance_s) & (same[:, 1] > start)).any():
-            out.append("inside")
+            out.append("re-attack" if reattack[i] else "overhang")
         elif ((same[:, 0] > start + onset_tolerance_s) & (same[:, 0] <= start + LATE_WINDOW_S)).any():
             out.append("late")
         elif peak >= frame_threshold:

@@ -24,16 +24,19 @@ def test_each_missed_note_gets_the_first_cause_that_fits():
     ref = np.array([
         [1.00, 1.5, 60],   # found
         [1.02, 1.5, 60],   # a unison of the found note: doubled
-        [2.00, 2.5, 62],   # inside the estimate that started at 1.5 s
+        [2.00, 2.5, 62],   # inside the estimate that started at 1.5 s, the pitch silent before: overhang
         [3.00, 3.5, 64],   # an estimate of its pitch 0.2 s later: late
         [4.00, 4.5, 65],
         [5.00, 5.5, 67],
         [6.00, 6.5, 69],
         [7.00, 7.5, 71],
+        [7.60, 7.8, 74],   # found ...
+        [7.80, 7.95, 74],  # ... and repeated, but the estimate runs through: re-attack
     ])
-    est = np.array([[1.0, 1.5, 60], [1.5, 2.5, 62], [3.2, 3.5, 64]])
+    est = np.array([[1.0, 1.5, 60], [1.5, 2.5, 62], [3.2, 3.5, 64], [7.6, 7.95, 74]])
     causes = lost_note_causes(ref, est, frame, frame_threshold=0.3)
-    assert causes == [None, "doubled", "inside", "late", "frame-only", "weak", "absent", "absent"]
+    assert causes == [None, "doubled", "overhang", "late", "frame-only", "weak", "absent", "absent", None,
+                      "re-attack"]
 
 
 def test_two_missed_unisons_are_not_put_down_to_the_doubling():
@@ -44,12 +47,12 @@ def test_two_missed_unisons_are_not_put_down_to_the_doubling():
 
 def test_table_adds_a_total_line():
     rows = [LostRow("p", "violin", 10, 7, {c: (3 if c == "weak" else 0) for c in CAUSES}),
-            LostRow("p", "piano", 5, 4, {c: (1 if c == "inside" else 0) for c in CAUSES})]
+            LostRow("p", "piano", 5, 4, {c: (1 if c == "re-attack" else 0) for c in CAUSES})]
     lines = format_lost(rows).splitlines()
     assert [ln.split()[1] for ln in lines[2:4]] == ["violin", "piano"]
     assert lines[-2].split()[:4] == ["all", "15", "11", "4"]
     cells = dict(zip(CAUSES, lines[-2].split("|")[1].split()))
-    assert cells["weak"] == "3" and cells["inside"] == "1" and cells["absent"] == "0"
+    assert cells["weak"] == "3" and cells["re-attack"] == "1" and cells["absent"] == "0"
     shares = dict(zip(CAUSES, lines[-1].split("|")[1].split()))
     assert lines[-1].split("|")[0].split()[-2:] == ["73.3", "26.7"] and shares["weak"] == "20.0"
     # Without detail: the header, the total and its shares only.
@@ -80,4 +83,4 @@ def test_command_on_the_test_double(tmp_path, tone_trios, capsys):
     shutil.copy(tone_trios / "tone" / "mix.flac", tone_trios / "tone" / "violin.flac")
     assert main(["lost-notes", "--sets", "trios-stems", "--trios", str(tone_trios), "--model", str(model)]) == 0
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("tone")]
-    assert rows == [["tone", "violin", "1", "1", "0", "|", "0", "0", "0", "0", "0", "0"]]
+    assert rows == [["tone", "violin", "1", "1", "0", "|", *["0"] * len(CAUSES)]]
