@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pretty_midi
 import pytest
-from septimbre.utils.errors import ParameterError
+from septimbre.utils.errors import NoteFileError, ParameterError
 from septimbre.utils.notes import Note, Track, Transcription
 
 
@@ -61,6 +61,28 @@ def test_csv_and_json_round_trip(tmp_path):
     j = Transcription.from_json(t.to_json(tmp_path / "x.json"))
     assert j == t
     assert j.metadata["model"] == "test"
+
+
+def test_loaders_read_minimal_csv_and_name_the_problem_in_bad_files(tmp_path):
+    # A CSV with only start, end and pitch reads with default velocity, confidence and track; a
+    # file that is not notes raises NoteFileError (a SeptimbreError and ValueError) naming it.
+    (tmp_path / "min.csv").write_text("start_s,end_s,pitch\n0.1,0.5,60\n")
+    assert Transcription.from_csv(tmp_path / "min.csv").notes == (Note(0.1, 0.5, 60, 100, 1.0, 0),)
+    bad = {
+        "header.csv": ("onset,offset\n0.1,0.5\n", Transcription.from_csv, "no column start_s, end_s, pitch"),
+        "row.csv": ("start_s,end_s,pitch\n0.1,0.5,60\n0.6,0.5,61\n", Transcription.from_csv, "line 3"),
+        "value.csv": ("start_s,end_s,pitch\n0.1,0.5,C4\n", Transcription.from_csv, "line 2"),
+        "notes.json": ('{"notes": [{"start_s": 1}]}', Transcription.from_json, "not a septimbre transcription"),
+        "text.json": ("not json", Transcription.from_json, "not a septimbre transcription"),
+        "text.mid": ("not midi", Transcription.from_midi, "cannot read as MIDI"),
+    }
+    for name, (text, load, needle) in bad.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(NoteFileError, match=needle) as info:
+            load(tmp_path / name)
+        assert name in str(info.value) and isinstance(info.value, ValueError)
+    with pytest.raises(FileNotFoundError):
+        Transcription.from_midi(tmp_path / "missing.mid")
 
 
 def test_plot_writes_png(tmp_path):

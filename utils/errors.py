@@ -15,6 +15,10 @@ class AudioLoadError(SeptimbreError, OSError):
     """An audio file is missing, unreadable or empty."""
 
 
+class NoteFileError(SeptimbreError, ValueError):
+    """A note file (MIDI, CSV, JSON) cannot be read as notes: wrong format, columns or values."""
+
+
 class MissingDependencyError(SeptimbreError, ImportError):
     """An optional dependency is not installed; the message carries the install hint."""
 

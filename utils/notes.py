@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from septimbre.utils.errors import ParameterError, require
+from septimbre.utils.errors import NoteFileError, ParameterError, require
 
 logger = logging.getLogger(__name__)
 
@@ -257,27 +257,56 @@ class Transcription:
 
     @classmethod
     def from_json(cls, path: str | Path) -> Transcription:
-        """Load a file written by :meth:`to_json`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Load a file written by :meth:`to_json`.
+
+        Raises :class:`~septimbre.utils.errors.NoteFileError` when the file is not such a JSON.
+        """
+        text = Path(path).read_text()
+        try:
+            return cls.from_dict(json.loads(text))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise NoteFileError(f"{path}: not a septimbre transcription JSON ({exc!r})") from exc
 
     @classmethod
     def from_csv(cls, path: str | Path, *, duration_s: float | None = None) -> Transcription:
-        """Load a file written by :meth:`to_csv` (tracks are re-created with default names)."""
+        """Load a file written by :meth:`to_csv` (tracks are re-created with default names).
+
+        Only ``start_s``, ``end_s`` and ``pitch`` columns are required; a missing ``velocity``,
+        ``confidence`` or ``track`` column reads as 100, 1.0 and 0. Raises
+        :class:`~septimbre.utils.errors.NoteFileError` naming the file (and the row) otherwise.
+        """
+        defaults = {"velocity": "100", "confidence": "1.0", "track": "0"}
+        notes = []
         with Path(path).open(newline="") as fh:
-            notes = [
-                Note(float(r["start_s"]), float(r["end_s"]), int(r["pitch"]), int(r["velocity"]),
-                     float(r["confidence"]), int(r["track"]))
-                for r in csv.DictReader(fh)
-            ]
+            reader = csv.DictReader(fh)
+            missing = [c for c in ("start_s", "end_s", "pitch") if c not in (reader.fieldnames or ())]
+            if missing:
+                raise NoteFileError(f"{path}: not a note CSV: no column {', '.join(missing)} "
+                                    f"(header: {', '.join(reader.fieldnames or ()) or 'none'})")
+            for row_no, r in enumerate(reader, start=2):
+                r = {**defaults, **{k: v for k, v in r.items() if v not in (None, "")}}
+                try:
+                    notes.append(Note(float(r["start_s"]), float(r["end_s"]), int(r["pitch"]), int(r["velocity"]),
+                                      float(r["confidence"]), int(r["track"])))
+                except (KeyError, ValueError) as exc:
+                    raise NoteFileError(f"{path}: line {row_no}: {exc}") from exc
         dur = duration_s if duration_s is not None else max((n.end_s for n in notes), default=0.0)
         return cls(tuple(notes), duration_s=dur, source=None)
 
     @classmethod
     def from_midi(cls, path: str | Path) -> Transcription:
-        """Load a MIDI file: each pretty_midi Instrument becomes a track (confidence 1.0)."""
+        """Load a MIDI file: each pretty_midi Instrument becomes a track (confidence 1.0).
+
+        Raises :class:`~septimbre.utils.errors.NoteFileError` when the file is not a readable MIDI file.
+        """
         import pretty_midi
 
-        pm = pretty_midi.PrettyMIDI(str(path))
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no such file: {path}")
+        try:
+            pm = pretty_midi.PrettyMIDI(str(path))
+        except Exception as exc:  # mido / pretty_midi raise many kinds on a corrupt file
+            raise NoteFileError(f"{path}: cannot read as MIDI ({exc!r})") from exc
         tracks, notes = [], []
         for i, inst in enumerate(pm.instruments):
             tracks.append(Track(i, inst.name or f"track {i}", int(inst.program)))
