@@ -79,22 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    # Where the named evaluation sets live: shared by every command that takes --sets.
+    set_folders = argparse.ArgumentParser(add_help=False)
+    set_folders.add_argument("--trios", type=Path, default=None, help="TRIOS folder (default: $SEPTIMBRE_TRIOS or "
+                             "shared/data/trios beside the checkout)")
+    set_folders.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
+    set_folders.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
+    set_folders.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
 
     setup = sub.add_parser("setup-peers", parents=[common], help="create the peers' virtualenvs (idempotent)")
     setup.add_argument("--peers", type=_peer_list, default=list(PEERS))
     setup.add_argument("--force", action="store_true", help="reinstall even if already set up")
 
-    tr = sub.add_parser("transcription", parents=[common], help="note/frame P/R/F1 of septimbre and peers")
+    tr = sub.add_parser("transcription", parents=[common, set_folders], help="note/frame P/R/F1 of septimbre and peers")
     tr.add_argument("--sets", type=_set_list, default=None,
                     help="comma-separated; default: trios plus the synthetic sets given a folder")
     tr.add_argument("--peers", type=_peer_list, default=list(PEERS),
                     help=f"comma-separated, '' for none (default: {','.join(PEERS)})")
     tr.add_argument("--no-ours", action="store_true", help="leave septimbre out (peers only)")
-    tr.add_argument("--trios", type=Path, default=None, help="TRIOS folder (default: $SEPTIMBRE_TRIOS or "
-                    "shared/data/trios beside the checkout)")
-    tr.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
-    tr.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
-    tr.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
     tr.add_argument("--model", type=Path, default=None,
                     help="septimbre: this .onnx (thresholds from the .json beside it) instead of the shipped one")
     tr.add_argument("--out", type=Path, default=None, help="write all counts and scores as JSON")
@@ -122,15 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     stages.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     stages.add_argument("--trios", type=Path, default=None)
 
-    lost = sub.add_parser("lost-notes", parents=[common],
-                          help="TRIOS: each missed reference note by cause (unison, merged, late, model)")
+    lost = sub.add_parser("lost-notes", parents=[common, set_folders],
+                          help="each missed reference note by cause (unison, re-attack, late, model)")
     lost.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
     lost.add_argument("--sets", type=_set_list, default=["trios"],
                       help="comma-separated (default: trios); TRIOS sets list each part, the others their total")
-    lost.add_argument("--trios", type=Path, default=None)
-    lost.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
-    lost.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
-    lost.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
 
     partials = sub.add_parser("partials", parents=[common],
                               help="TRIOS parts: partial levels re the fundamental, recorded vs soundfont renders")
@@ -179,29 +177,31 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--ship-rule", action="store_true",
                          help="also apply the ship rule of docs/basicamt.md to the note F1 means")
 
-    average = sub.add_parser("posterior-average", parents=[common],
+    average = sub.add_parser("posterior-average", parents=[common, set_folders],
                              help="diagnostic: note F1 of several models' averaged posteriors (an ensemble bound)")
     average.add_argument("models", nargs="+", type=Path,
                          help="two or more .onnx files; the first one's .json gives the thresholds")
     average.add_argument("--sets", type=_set_list, default=["trios", "trios-nopiano"],
                          help="comma-separated (default: trios,trios-nopiano)")
-    average.add_argument("--trios", type=Path, default=None)
-    average.add_argument("--synthetic", type=Path, default=None, help="rendered synthetic validation set")
-    average.add_argument("--unseen", type=Path, default=None, help="rendered set with the held-out soundfont")
-    average.add_argument("--limit", type=int, default=None, help="at most N examples per synthetic set")
     return parser
+
+
+def _set_pieces(args, name: str, tmp: str) -> list:
+    """The pieces of set ``name`` from the command's set folders (``set_pieces``; audio it must
+    write goes to ``tmp``)."""
+    from septimbre.evaluate.references import set_pieces
+
+    return set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(), synthetic_dir=args.synthetic,
+                      unseen_dir=args.unseen, limit=args.limit)
 
 
 def _posterior_average(args) -> int:
     import tempfile
 
     from septimbre.evaluate.posterior_average import format_average, posterior_average
-    from septimbre.evaluate.references import set_pieces
 
     with tempfile.TemporaryDirectory(prefix="septimbre-average-") as tmp:
-        pieces = (piece for name in args.sets
-                  for piece in set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
-                                          synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit))
+        pieces = (piece for name in args.sets for piece in _set_pieces(args, name, tmp))
         rows = posterior_average(pieces, args.models)  # loads the models once, then reads the sets
     print(f"note F1 per piece; every row decoded with {args.models[0].with_suffix('.json')}'s thresholds")
     print(format_average(rows, args.models))
@@ -253,13 +253,10 @@ def _lost_notes(args) -> int:
     import tempfile
 
     from septimbre.evaluate.lost_notes import format_lost, lost_notes
-    from septimbre.evaluate.references import set_pieces
 
     for name in args.sets:
         with tempfile.TemporaryDirectory(prefix="septimbre-lost-") as tmp:
-            pieces = set_pieces(name, Path(tmp), trios_dir=args.trios or default_trios_dir(),
-                                synthetic_dir=args.synthetic, unseen_dir=args.unseen, limit=args.limit)
-            rows = lost_notes(pieces, args.model)
+            rows = lost_notes(_set_pieces(args, name, tmp), args.model)
         print(f"{name}: missed reference notes by cause")
         print(format_lost(rows, detail=name.startswith("trios")))
     return 0

@@ -114,8 +114,8 @@ def lost_notes(pieces: Sequence[Piece], model: str | Path | None = None) -> list
         ref = M.as_note_array(piece.reference)
         est = M.as_note_array(decode_notes(onset, frame, **settings))
         causes = lost_note_causes(ref, est, frame, frame_threshold=settings["frame_threshold"])
-        name, _, whole = piece.name.partition("/")  # a part alone (trios-stems) is named "piece/part"
-        parts = np.asarray(piece.parts if piece.parts is not None else [whole or "all"] * len(ref))
+        name, _, part_alone = piece.name.partition("/")  # a part alone (trios-stems) is named "piece/part"
+        parts = np.asarray(piece.parts if piece.parts is not None else [part_alone or "all"] * len(ref))
         for part in sorted(set(parts.tolist())):
             mine = [c for c, p in zip(causes, parts) if p == part]
             rows.append(LostRow(name, part, len(mine), sum(c is None for c in mine),
@@ -134,13 +134,13 @@ def format_lost(rows: Sequence[LostRow], *, detail: bool = True) -> str:
     line and the total's shares of the reference notes (%)."""
     head = f"{'piece':<10} {'part':<10} {'notes':>5} {'found':>5} {'lost':>5} | " + " ".join(f"{c:>10}" for c in CAUSES)
     lines = [head, "-" * len(head)]
-    for r in [*rows, None, total_row(rows)] if detail else [total_row(rows)]:
+    t = total_row(rows)
+    for r in [*rows, None, t] if detail else [t]:
         if r is None:
             lines.append("-" * len(head))
             continue
         lines.append(f"{r.piece:<10} {r.part:<10} {r.notes:>5} {r.found:>5} {r.notes - r.found:>5} | "
                      + " ".join(f"{r.causes[c]:>10}" for c in CAUSES))
-    t = total_row(rows)
     if t.notes:
         pct = lambda k: f"{100.0 * k / t.notes:.1f}"  # noqa: E731
         lines.append(f"{'% of notes':<21} {'':>5} {pct(t.found):>5} {pct(t.notes - t.found):>5} | "

@@ -75,8 +75,13 @@ def _collect(inputs: list[str]) -> list[Path]:
             files.append(p)
         else:
             raise AudioLoadError(f"{p}: no such file or folder")
-    unique = {f.resolve(): f for f in reversed(files)}  # a file named twice is transcribed once
-    return [f for f in files if unique.get(f.resolve()) is f]
+    seen: set[Path] = set()
+    unique = []
+    for f in files:  # a file named twice is transcribed once
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            unique.append(f)
+    return unique
 
 
 def _output_names(files: list[Path]) -> list[Path]:
