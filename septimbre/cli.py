@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transcribe", help="transcribe audio files or folders",
                        description="Transcribe audio files (wav, flac, ogg, mp3; any rate/channels; any length) "
                        "or folders of them.")
-    t.add_argument("audio", nargs="+", help="audio files and/or folders (their audio files, not recursive)")
+    t.add_argument("audio", nargs="+", help="audio files and/or folders (their audio files; see -r)")
+    t.add_argument("-r", "--recursive", action="store_true",
+                   help="also take the audio files in a folder's subfolders (hidden ones skipped)")
     t.add_argument("-o", "--output", default=".",
                    help="output folder (created), or an output file (.mid, .csv, .json, .png) when transcribing "
                    "one input to one format (default: current folder)")
@@ -59,7 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------------------- transcribe
-def _collect(inputs: list[str]) -> list[Path]:
+def _folder_audio(folder: Path, recursive: bool) -> list[Path]:
+    """The audio files in ``folder`` (and, if ``recursive``, its subfolders), sorted by path; files
+    and subfolders whose names start with a dot are skipped."""
+    from septimbre.utils.audio import AUDIO_SUFFIXES
+
+    found = []
+    for q in (folder.rglob("*") if recursive else folder.iterdir()):
+        hidden = any(part.startswith(".") for part in q.relative_to(folder).parts)
+        if not hidden and q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES:
+            found.append(q)
+    return sorted(found)
+
+
+def _collect(inputs: list[str], recursive: bool = False) -> list[Path]:
     from septimbre.utils.audio import AUDIO_SUFFIXES
     from septimbre.utils.errors import AudioLoadError
 
@@ -67,9 +82,11 @@ def _collect(inputs: list[str]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
+            found = _folder_audio(p, recursive)
             if not found:
-                raise AudioLoadError(f"{p}: folder holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+                where = "folder or its subfolders hold" if recursive else "folder holds"
+                raise AudioLoadError(f"{p}: {where} no audio files ({', '.join(AUDIO_SUFFIXES)})"
+                                     + ("" if recursive else "; -r also searches subfolders"))
             files.extend(found)
         elif p.is_file():
             files.append(p)
@@ -144,7 +161,7 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             from septimbre.utils.errors import require
 
             require("matplotlib", "plot")
-        files = _collect(args.audio)
+        files = _collect(args.audio, args.recursive)
         targets = _targets(files, Path(args.output), formats)
     except SeptimbreError as exc:
         _err(str(exc))

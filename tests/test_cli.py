@@ -44,6 +44,20 @@ def test_transcribe_folder_batch(double, songs, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["a.mid", "b.mid"]
 
 
+def test_recursive_folder_takes_subfolders_and_skips_hidden(double, songs, tmp_path, capsys):
+    # Audio only in subfolders: without -r the folder holds none (one line that names -r); with -r
+    # both files are found, their same stems get distinct names, and a hidden folder is skipped.
+    top = tmp_path / "music"
+    for sub in ("x", "y", ".cache"):
+        (top / sub).mkdir(parents=True)
+        (top / sub / "a.wav").write_bytes((songs / "a.wav").read_bytes())
+    out = tmp_path / "rec"
+    assert main(["transcribe", str(top), "-o", str(out), "--model", str(double), "-q"]) == 1
+    assert "-r" in capsys.readouterr().err
+    assert main(["transcribe", str(top), "-r", "-o", str(out), "--model", str(double), "-q"]) == 0
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.mid")) == ["x/a.wav.mid", "y/a.wav.mid"]
+
+
 def test_single_output_file_and_options(double, songs, tmp_path):
     # -o naming a file of the one requested format writes exactly that file; thresholds apply.
     target = tmp_path / "x.csv"
