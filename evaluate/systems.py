@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 RUNNERS_DIR = Path(__file__).resolve().parent / "peers"
 OURS = "septimbre"
+#: Environment variable naming the septimbre package folder the septimbre runner imports: the one
+#: this process imported, so a source checkout evaluates itself, not another installed version.
+PACKAGE_DIR_ENV = "SEPTIMBRE_PACKAGE_DIR"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,18 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def runner_env(system: str, threads: int) -> dict[str, str]:
+    """:func:`thread_env`, plus, for septimbre, the folder of the package this process runs
+    (``$SEPTIMBRE_PACKAGE_DIR``), which its runner imports instead of whatever ``import septimbre``
+    would find from the runner's own folder."""
+    env = thread_env(threads)
+    if system == OURS:
+        import septimbre
+
+        env[PACKAGE_DIR_ENV] = str(Path(septimbre.__file__).resolve().parent)
+    return env
+
+
 def parse_runner_output(doc: dict) -> SystemRun:
     """Runner JSON document -> :class:`SystemRun`."""
     files = tuple(
@@ -223,7 +238,7 @@ def run_system(
         logger.info("running %s", " ".join(cmd))
         try:
             proc = subprocess.run(
-                cmd, env=thread_env(threads), capture_output=True, text=True, timeout=timeout_s, check=False
+                cmd, env=runner_env(system, threads), capture_output=True, text=True, timeout=timeout_s, check=False
             )
         except subprocess.TimeoutExpired as exc:
             raise SystemFailed(f"{system}: timed out after {timeout_s} s") from exc

@@ -7,6 +7,7 @@ protocol is exercised with a trivial transcriber on a tiny WAV.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -431,3 +432,34 @@ def test_mistimed_offsets_pair_each_late_note_with_its_reference():
                     [3.5, 3.9, 72]])   # another pitch: not mistimed
     np.testing.assert_allclose(sorted(mistimed_offsets(ref, est)), [-0.1, 0.12], atol=1e-9)
     assert len(mistimed_offsets(ref, ref)) == 0
+
+
+def test_septimbre_runner_imports_the_evaluators_package(tmp_path, monkeypatch):
+    # The runner imports the package $SEPTIMBRE_PACKAGE_DIR names, not whatever `import septimbre`
+    # finds: a fake package there (version "fake-9") is the one that transcribes. run_system sets
+    # the variable to the package this process imported.
+    fake = tmp_path / "pkg" / "septimbre"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "__version__ = 'fake-9'\n"
+        "class SeptimbreError(Exception):\n    pass\n"
+        "class _Note:\n    start_s, end_s, pitch = 0.5, 1.0, 60\n"
+        "class _Result:\n    notes = [_Note()]\n"
+        "class Transcriber:\n"
+        "    def __init__(self, threads=None):\n        pass\n"
+        "    def transcribe(self, path, separate=True):\n        return _Result()\n")
+    wav = _wav(tmp_path / "x.wav", 1.0)
+    out = tmp_path / "notes.json"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["SEPTIMBRE_PACKAGE_DIR"] = str(fake)
+    subprocess.run([sys.executable, str(RUNNERS_DIR / "septimbre_runner.py"), "--out", str(out), str(wav)],
+                   env=env, check=True, capture_output=True, timeout=120, cwd=tmp_path)
+    doc = json.loads(out.read_text())
+    assert doc["version"] == "fake-9" and doc["files"][0]["notes"] == [[0.5, 1.0, 60]]
+
+    import septimbre
+    from septimbre.evaluate.systems import runner_env
+
+    assert runner_env("septimbre", 1)["SEPTIMBRE_PACKAGE_DIR"] == str(Path(septimbre.__file__).resolve().parent)
+    monkeypatch.delenv("SEPTIMBRE_PACKAGE_DIR", raising=False)
+    assert "SEPTIMBRE_PACKAGE_DIR" not in runner_env("basic-pitch", 1)

@@ -2,11 +2,15 @@
 
 Runs in septimbre's own Python. It fails with a one-line message (exit status 2) while
 ``septimbre.Transcriber`` or the shipped weights are missing: it never produces notes otherwise.
+It imports the package in the folder ``$SEPTIMBRE_PACKAGE_DIR`` names (the evaluator sets it to the
+package it runs itself), else whatever ``import septimbre`` finds.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +32,27 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
+def _import_septimbre():
+    """The septimbre package in ``$SEPTIMBRE_PACKAGE_DIR`` if set, else the importable one."""
+    if "septimbre" in sys.modules:
+        return sys.modules["septimbre"]
+    folder = os.environ.get("SEPTIMBRE_PACKAGE_DIR")
+    if not folder:
+        import septimbre
+
+        return septimbre
+    init = Path(folder) / "__init__.py"
+    if not init.is_file():
+        _fail(f"SEPTIMBRE_PACKAGE_DIR={folder} holds no septimbre package (no __init__.py)")
+    spec = importlib.util.spec_from_file_location("septimbre", init, submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["septimbre"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def load(args):
-    import septimbre
+    septimbre = _import_septimbre()
 
     transcriber_cls = getattr(septimbre, "Transcriber", None)
     if transcriber_cls is None:
@@ -55,6 +78,5 @@ def transcribe(model, path: str):
 
 
 if __name__ == "__main__":
-    import septimbre
-
+    septimbre = _import_septimbre()
     raise SystemExit(main("septimbre", septimbre.__version__, load, transcribe, add_arguments=add_arguments))
