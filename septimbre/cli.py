@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -66,12 +67,15 @@ def _folder_audio(folder: Path, recursive: bool) -> list[Path]:
     and subfolders whose names start with a dot are skipped."""
     from septimbre.utils.audio import AUDIO_SUFFIXES
 
-    found = []
-    for q in (folder.rglob("*") if recursive else folder.iterdir()):
-        hidden = any(part.startswith(".") for part in q.relative_to(folder).parts)
-        if not hidden and q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES:
-            found.append(q)
-    return sorted(found)
+    if recursive:  # hidden subfolders are pruned, not walked; symlinked folders are not followed
+        candidates = []
+        for root, subfolders, names in os.walk(folder):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+            candidates.extend(Path(root) / n for n in names)
+    else:
+        candidates = list(folder.iterdir())
+    return sorted(q for q in candidates
+                  if not q.name.startswith(".") and q.is_file() and q.suffix.lower() in AUDIO_SUFFIXES)
 
 
 def _collect(inputs: list[str], recursive: bool = False) -> list[Path]:
@@ -95,8 +99,9 @@ def _collect(inputs: list[str], recursive: bool = False) -> list[Path]:
     seen: set[Path] = set()
     unique = []
     for f in files:  # a file named twice is transcribed once
-        if f.resolve() not in seen:
-            seen.add(f.resolve())
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
             unique.append(f)
     return unique
 
