@@ -551,7 +551,11 @@ def test_compiled_step_computes_the_eager_loss_gradients_and_statistics():
     for (name, p), q in zip(eager_model.named_parameters(), compiled_model.parameters()):
         scale = float(p.grad.abs().max())
         assert scale > 0, name
-        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=1e-4 * scale, msg=name)
+        # A one-element parameter (the energy normalisation's scale and bias) sums its gradient over
+        # every element of the batch, where the two graphs' different summation orders cancel
+        # differently: 1.01e-4 of the gradient was measured on an AVX-512 host, so it gets 1e-3.
+        relative = 1e-3 if p.numel() == 1 else 1e-4
+        torch.testing.assert_close(q.grad, p.grad, rtol=0, atol=relative * scale, msg=name)
     updated = 0
     for (name, a), b in zip(eager_model.named_buffers(), compiled_model.buffers()):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
