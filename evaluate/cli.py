@@ -20,6 +20,8 @@ Commands::
         [--resamples 5000] [--seed 0] [--ship-rule]
     python -m septimbre.evaluate posterior-average A.onnx B.onnx [...] [--sets trios,trios-nopiano]
         [--trios DIR] [--synthetic DIR] [--unseen DIR] [--limit N]
+    python -m septimbre.evaluate threshold-bound [--sets trios] [--model X.onnx] [--onsets 0.05,0.1]
+        [--frames 0.3,0.4] [--trios DIR] [--synthetic DIR] [--unseen DIR] [--limit N]
 
 Exit status: 0 when every requested system ran, 1 when one failed (its row says why), 2 on a
 usage or set-up error.
@@ -183,6 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="two or more .onnx files; the first one's .json gives the thresholds")
     average.add_argument("--sets", type=_set_list, default=["trios", "trios-nopiano"],
                          help="comma-separated (default: trios,trios-nopiano)")
+
+    bound = sub.add_parser("threshold-bound", parents=[common, set_folders],
+                           help="diagnostic: note F1 over a grid of thresholds, best per set and per piece "
+                                "(an upper bound; thresholds are never chosen here)")
+    bound.add_argument("--model", type=Path, default=None, help="this .onnx instead of the shipped one")
+    bound.add_argument("--sets", type=_set_list, default=["trios"], help="comma-separated (default: trios)")
+    bound.add_argument("--onsets", type=_csv_of(float, "numbers"), default=None,
+                       help="onset-threshold grid (default 0.03 ... 0.3; the shipped value is always added)")
+    bound.add_argument("--frames", type=_csv_of(float, "numbers"), default=None,
+                       help="frame-threshold grid (default 0.2 ... 0.5; the shipped value is always added)")
     return parser
 
 
@@ -205,6 +217,21 @@ def _posterior_average(args) -> int:
         rows = posterior_average(pieces, args.models)  # loads the models once, then reads the sets
     print(f"note F1 per piece; every row decoded with {args.models[0].with_suffix('.json')}'s thresholds")
     print(format_average(rows, args.models))
+    return 0
+
+
+def _threshold_bound(args) -> int:
+    import tempfile
+
+    from septimbre.evaluate import threshold_bound as T
+
+    grid_kw = {"onset_grid": args.onsets or T.DEFAULT_ONSET_GRID, "frame_grid": args.frames or T.DEFAULT_FRAME_GRID}
+    with tempfile.TemporaryDirectory(prefix="septimbre-bound-") as tmp:
+        pieces = (piece for name in args.sets for piece in _set_pieces(args, name, tmp))
+        grids, onsets, frames, settings = T.threshold_grids(pieces, args.model, **grid_kw)
+    print(f"note F1 (mean per set) over {len(onsets)} onset x {len(frames)} frame thresholds, min note "
+          f"{settings['min_note_ms']:g} ms; the best columns are chosen on the set itself: bounds, not choices")
+    print(T.format_bound(T.summarise(grids, onsets, frames, settings), grids, onsets, frames))
     return 0
 
 
@@ -376,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handlers = {"setup-peers": _setup_peers, "transcription": _transcription, "benchmark": _benchmark,
                 "long-file": _long_file, "decoder-stages": _decoder_stages, "lost-notes": _lost_notes, "partials": _partials,
-                "compare": _compare, "posterior-average": _posterior_average, "masking": _masking}
+                "compare": _compare, "posterior-average": _posterior_average, "masking": _masking,
+                "threshold-bound": _threshold_bound}
     try:
         return handlers[args.command](args)
     except SeptimbreError as exc:
