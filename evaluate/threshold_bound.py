@@ -68,7 +68,7 @@ def with_value(grid: Sequence[float], value: float) -> tuple[float, ...]:
     """``grid`` sorted, with ``value`` added unless it is already there (so the shipped point is a
     grid point and the bound is never below the shipped score)."""
     values = sorted({float(v) for v in grid} | {float(value)})
-    if not values or values[0] <= 0.0 or values[-1] >= 1.0:
+    if values[0] <= 0.0 or values[-1] >= 1.0:  # never empty: value is in it
         raise ParameterError(f"thresholds must lie in (0, 1), got {values}")
     return tuple(values)
 
